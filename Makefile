@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0
+# Builds the uoa module out of tree.
+#
+#   make                     uoa.ko against the kernel scripts/setup.sh built
+#   make KDIR=/path LLVM=1   against any other Rust-enabled kernel build tree
+#   make KUNIT=1             the test build, with KUnit suites, in build/kunit/
+#   make clean
+#
+# Kbuild (beside this file) says what is built; this file only calls the
+# kernel's build system.
+
+UOA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uoa-rs
+KDIR ?= $(UOA_CACHE)/current-kernel
+LLVM ?= -19
+
+ifeq ($(KUNIT),1)
+OUT := $(CURDIR)/build/kunit
+KBUILD_ARGS := MO=$(OUT) UOA_KUNIT=1
+else
+OUT := $(CURDIR)
+KBUILD_ARGS :=
+endif
+
+all: modules
+
+modules:
+	@test -f $(KDIR)/Module.symvers || { \
+		echo "error: $(KDIR) is not a built kernel tree (run scripts/setup.sh or pass KDIR=)"; exit 1; }
+	@mkdir -p $(OUT)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) $(KBUILD_ARGS) modules
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) clean
+	rm -rf build
+
+.PHONY: all modules clean

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What bindgen reads for the uoa module: the kernel APIs the Rust kernel
+ * crate does not bind (netfilter hooks and socket options, proc entries,
+ * per-CPU memory, IPv6 extension headers), the application ABI, and the
+ * one-line C helpers in uoa_helpers.c for static inline functions.
+ */
+#ifndef _UOA_KERNEL_H
+#define _UOA_KERNEL_H
+
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/percpu.h>
+#include <linux/proc_fs.h>
+#include <linux/skbuff.h>
+#include <net/ipv6.h>
+#include <net/net_namespace.h>
+
+#include "uoa.h"
+
+void *uoa_net_generic(const struct net *net, unsigned int id);
+struct net *uoa_sock_net(const struct sock *sk);
+void uoa_this_cpu_inc(u64 __percpu *counters, unsigned int idx);
+u64 uoa_per_cpu_read(u64 __percpu *counters, int cpu, unsigned int idx);
+int uoa_next_possible_cpu(int cpu);
+void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
+void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
+void *uoa_skb_pull(struct sk_buff *skb, unsigned int len);
+void uoa_skb_reset_headers(struct sk_buff *skb, unsigned int transport_offset);
+
+#endif /* _UOA_KERNEL_H */

@@ -1,0 +1,27 @@
+# shellcheck shell=bash
+# Common helpers for uoa-rs scripts: paths, progress output, timing.
+# Sourced, never run.
+
+UOA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+UOA_CACHE=${UOA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uoa-rs}
+UOA_LLVM=${UOA_LLVM:--19}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+_uoa_t0=$(date +%s)
+
+# step "what": prints a progress line with the time since the script started.
+step() {
+	printf '==> [%4ds] %s\n' "$(($(date +%s) - _uoa_t0))" "$*" >&2
+}
+
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+# The kernel build directory prepared by scripts/setup.sh.
+uoa_kdir() {
+	local link="$UOA_CACHE/current-kernel"
+	[ -e "$link/.uoa-built" ] || die "no cached kernel build: run scripts/setup.sh"
+	readlink -f "$link"
+}

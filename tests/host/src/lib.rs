@@ -1,0 +1,5 @@
+//! The module's pure code, compiled as plain Rust on the host so its unit
+//! tests (`#[cfg(test)]` in the module files) run with `cargo test`.
+
+#[path = "../../../uoa_parse.rs"]
+pub mod uoa_parse;

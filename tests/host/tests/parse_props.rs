@@ -1,0 +1,52 @@
+//! Property tests: any bytes either parse to a valid UOA or to a typed
+//! error, and never panic.
+
+use proptest::prelude::*;
+use uoa_host_tests::uoa_parse::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    #[test]
+    fn option_area_never_panics(area in proptest::collection::vec(any::<u8>(), 0..64)) {
+        if let Ok(Some(_real)) = find_uoa(&area) {
+            // The UOA came from a well-formed option of length 8 or 20.
+            let pos = area.iter().position(|&b| b == IPOPT_UOA).unwrap();
+            let len = area[pos + 1];
+            prop_assert!(len == UOA_LEN_IPV4 || len == UOA_LEN_IPV6);
+        }
+    }
+
+    #[test]
+    fn opp_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        match parse_opp(&bytes) {
+            Ok((hdr, real)) => {
+                prop_assert!(hdr.len >= OPP_HDR_LEN && hdr.len % 4 == 0 && hdr.len <= bytes.len());
+                prop_assert!(hdr.version == OPP_VERSION_IPV4 || hdr.version == OPP_VERSION_IPV6);
+                prop_assert_eq!(bytes[1], IPPROTO_UDP);
+                if let Some(real) = real {
+                    // The client's family always agrees with the opp version.
+                    prop_assert_eq!(matches!(real, RealAddr::V4 { .. }), hdr.version == OPP_VERSION_IPV4);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    #[test]
+    fn uoa_options_round_trip(port in any::<u16>(), addr in any::<[u8; 4]>(), pad in 0usize..4) {
+        let mut area = vec![1u8; pad];
+        area.extend_from_slice(&[IPOPT_UOA, 8]);
+        area.extend_from_slice(&port.to_be_bytes());
+        area.extend_from_slice(&addr);
+        prop_assert_eq!(find_uoa(&area), Ok(Some(RealAddr::V4 { addr, port })));
+    }
+
+    #[test]
+    fn headers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..48)) {
+        let _ = Ipv4Header::parse(&bytes);
+        let _ = Ipv6Header::parse(&bytes);
+        let _ = udp_ports(&bytes);
+        let _ = ipv4_header_checksum(&bytes);
+    }
+}

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Netfilter: hooks registered in one network namespace, and the global
+//! `getsockopt` handler, as small typed wrappers over the C API.
+//!
+//! A user implements [`PacketHandler`] (per namespace) or [`SockoptGet`];
+//! the `extern "C"` trampolines here are the only code that touches the raw
+//! pointers netfilter passes in.
+
+use core::marker::PhantomData;
+
+use kernel::{
+    bindings,
+    error::{from_result, to_result},
+    ffi::{c_int, c_uint, c_void},
+    prelude::*,
+    sync::{rcu, Arc},
+    types::Opaque,
+    uaccess::{UserPtr, UserSlice},
+    ThisModule,
+};
+
+use crate::{uoa_bindings as b, uoa_skb::Skb};
+
+/// What a namespace's packet hooks do with each packet.
+pub(crate) trait PacketHandler: Send + Sync {
+    /// An IPv4 packet; `skb` starts at the IPv4 header.
+    fn ipv4(&self, skb: &mut Skb);
+    /// An IPv6 packet; `skb` starts at the IPv6 header.
+    fn ipv6(&self, skb: &mut Skb);
+}
+
+/// Where a hook sits.
+#[derive(Clone, Copy)]
+pub(crate) struct HookPoint {
+    /// `NFPROTO_IPV4` or `NFPROTO_IPV6`.
+    pf: u8,
+    /// `NF_INET_LOCAL_IN`, `NF_INET_FORWARD`, ...
+    hooknum: u32,
+    /// Position in the chain (ascending).
+    priority: i32,
+}
+
+impl HookPoint {
+    /// An IPv4 hook.
+    pub(crate) const fn ipv4(hooknum: u32, priority: i32) -> Self {
+        Self { pf: b::NFPROTO_IPV4 as u8, hooknum, priority }
+    }
+
+    /// An IPv6 hook.
+    pub(crate) const fn ipv6(hooknum: u32, priority: i32) -> Self {
+        Self { pf: b::NFPROTO_IPV6 as u8, hooknum, priority }
+    }
+}
+
+/// Hooks registered in one network namespace; unregistered on drop.
+///
+/// # Invariants
+///
+/// `ops` are registered in `net` with `priv` pointing at `*handler`; `net`
+/// outlives `self` (the owner drops `self` in the namespace's exit).
+pub(crate) struct HookRegistration<T: PacketHandler> {
+    net: *mut bindings::net,
+    ops: KVec<b::nf_hook_ops>,
+    handler: Arc<T>,
+}
+
+// SAFETY: the raw pointers are only used to unregister, which is allowed
+// from any thread; `T` is `Send + Sync`.
+unsafe impl<T: PacketHandler> Send for HookRegistration<T> {}
+// SAFETY: `&HookRegistration` gives no access to anything.
+unsafe impl<T: PacketHandler> Sync for HookRegistration<T> {}
+
+impl<T: PacketHandler> HookRegistration<T> {
+    /// Registers `points` in `net`; every packet there goes to `handler`.
+    ///
+    /// # Safety
+    ///
+    /// `net` is a live namespace that outlives the returned value.
+    pub(crate) unsafe fn new(net: *mut bindings::net, points: &[HookPoint], handler: Arc<T>) -> Result<Self> {
+        let mut ops = KVec::with_capacity(points.len(), GFP_KERNEL)?;
+        for p in points {
+            let hook: b::nf_hookfn = if p.pf == b::NFPROTO_IPV4 as u8 {
+                Some(hook_trampoline::<T, { b::NFPROTO_IPV4 as u8 }>)
+            } else {
+                Some(hook_trampoline::<T, { b::NFPROTO_IPV6 as u8 }>)
+            };
+            ops.push(
+                b::nf_hook_ops {
+                    hook,
+                    priv_: Arc::as_ptr(&handler).cast_mut().cast(),
+                    pf: p.pf,
+                    hooknum: p.hooknum,
+                    priority: p.priority,
+                    ..Default::default()
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        // SAFETY: `net` is live (caller); `ops` is a heap array that stays
+        // put until `drop` unregisters it (no push after this point).
+        to_result(unsafe { b::nf_register_net_hooks(net, ops.as_ptr(), ops.len() as u32) })?;
+        // INVARIANT: registered just now with `priv` = `handler`.
+        Ok(Self { net, ops, handler })
+    }
+}
+
+impl<T: PacketHandler> Drop for HookRegistration<T> {
+    fn drop(&mut self) {
+        // SAFETY: registered in `self.net` (invariant), which is still live.
+        unsafe { b::nf_unregister_net_hooks(self.net, self.ops.as_ptr(), self.ops.len() as u32) };
+        // Unregistering does not wait for hooks already running on other
+        // CPUs (they hold only the RCU read lock): wait for them before the
+        // handler's reference is dropped.
+        rcu::synchronize_rcu();
+        let _ = &self.handler;
+    }
+}
+
+/// The hook function netfilter calls; `PF` says which family it serves.
+///
+/// # Safety
+///
+/// Called by netfilter only, for ops registered by `HookRegistration<T>`:
+/// `priv_` is that registration's `Arc<T>` pointer and `skb` the packet.
+unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8>(
+    priv_: *mut c_void,
+    skb: *mut bindings::sk_buff,
+    _state: *const b::nf_hook_state,
+) -> c_uint {
+    // SAFETY: `priv_` is the handler of a live registration: it is dropped
+    // only after unregistering and an RCU grace period, and netfilter runs
+    // hooks inside an RCU read-side section.
+    let handler = unsafe { &*priv_.cast::<T>() };
+    // SAFETY: netfilter hands the hook exclusive use of `skb` for the call.
+    let skb = unsafe { Skb::from_raw(skb) };
+    if PF == b::NFPROTO_IPV4 as u8 {
+        handler.ipv4(skb);
+    } else {
+        handler.ipv6(skb);
+    }
+    b::NF_ACCEPT
+}
+
+/// A `getsockopt` option range served by this module.
+pub(crate) trait SockoptGet {
+    /// Option numbers `[MIN, MAX)`.
+    const RANGE: core::ops::Range<i32>;
+
+    /// Answers option `optval` for a socket of namespace `net`: `user` is
+    /// the caller's buffer of `*len` bytes; set `*len` to what was written.
+    fn get(net: *mut bindings::net, optval: i32, user: UserSlice, len: &mut i32) -> Result;
+}
+
+/// The registered `nf_sockopt_ops`; unregistered on drop.
+///
+/// # Invariants
+///
+/// `ops` is registered with netfilter and pinned on the heap.
+pub(crate) struct SockoptRegistration<T: SockoptGet> {
+    ops: Pin<KBox<Opaque<b::nf_sockopt_ops>>>,
+    _handler: PhantomData<T>,
+}
+
+// SAFETY: netfilter serialises registration with its own mutex; the ops
+// are only touched by it after registration.
+unsafe impl<T: SockoptGet> Send for SockoptRegistration<T> {}
+// SAFETY: `&SockoptRegistration` gives no access to anything.
+unsafe impl<T: SockoptGet> Sync for SockoptRegistration<T> {}
+
+impl<T: SockoptGet> SockoptRegistration<T> {
+    /// Registers `T` for `PF_INET` get options in `T::RANGE`.
+    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
+        let ops = KBox::pin(
+            Opaque::new(b::nf_sockopt_ops {
+                pf: bindings::PF_INET as u8,
+                get_optmin: T::RANGE.start,
+                get_optmax: T::RANGE.end,
+                get: Some(sockopt_get_trampoline::<T>),
+                owner: module.as_ptr(),
+                ..Default::default()
+            }),
+            GFP_KERNEL,
+        )?;
+        // SAFETY: `ops` is initialised and pinned until `drop` unregisters.
+        to_result(unsafe { b::nf_register_sockopt(ops.get()) })?;
+        // INVARIANT: registered just now.
+        Ok(Self { ops, _handler: PhantomData })
+    }
+}
+
+impl<T: SockoptGet> Drop for SockoptRegistration<T> {
+    fn drop(&mut self) {
+        // SAFETY: registered (invariant). Callers in flight hold a module
+        // reference (`owner`), so none runs once the module is unloading.
+        unsafe { b::nf_unregister_sockopt(self.ops.get()) };
+    }
+}
+
+/// # Safety
+///
+/// Called by netfilter only: `sk` is a live socket, `user` a user pointer,
+/// `len` points at the caller's buffer length.
+unsafe extern "C" fn sockopt_get_trampoline<T: SockoptGet>(
+    sk: *mut bindings::sock,
+    optval: c_int,
+    user: *mut c_void,
+    len: *mut c_int,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: `sk` is live for the call (netfilter's contract).
+        let net = unsafe { b::uoa_sock_net(sk) };
+        // SAFETY: `len` points at the caller's length for the call.
+        let len = unsafe { &mut *len };
+        let size = usize::try_from(*len).unwrap_or(0);
+        T::get(net, optval, UserSlice::new(UserPtr::from_ptr(user), size), len)?;
+        Ok(0)
+    })
+}

@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Parsing of UOA as a FullNAT load balancer sends it: pure functions over
+//! byte slices, no `unsafe`, no kernel types.
+//!
+//! This file is compiled twice: into the module, and on the host by
+//! `tests/host` (plain `cargo test`, property tests), so it must only use
+//! `core`. Every function returns a typed result: "this packet carries no
+//! UOA" is `Ok(None)`, a malformed one is an `Err`, and the statistics count
+//! the two apart. A malformed option area is never half-trusted.
+
+// Items are `pub` for the host test crate, which uses this file as a module
+// of its own; in the kernel they are reached only from within the crate.
+#![allow(unreachable_pub)]
+
+/// IPv4 option type of UOA: number 31, class 0 (control), not copied.
+pub const IPOPT_UOA: u8 = 31;
+/// Length of a UOA option with an IPv4 client: type, length, port, address.
+pub const UOA_LEN_IPV4: u8 = 8;
+/// Length of a UOA option with an IPv6 client.
+pub const UOA_LEN_IPV6: u8 = 20;
+/// The private IP protocol of the "opp" header.
+pub const IPPROTO_OPP: u8 = 248;
+/// IP protocol number of UDP.
+pub const IPPROTO_UDP: u8 = 17;
+/// Size of the fixed opp header.
+pub const OPP_HDR_LEN: usize = 4;
+/// opp version: the client address is IPv4.
+pub const OPP_VERSION_IPV4: u8 = 1;
+/// opp version: the client address is IPv6.
+pub const OPP_VERSION_IPV6: u8 = 2;
+/// Size of an IPv4 header without options.
+pub const IPV4_HDR_LEN: usize = 20;
+/// Size of the fixed IPv6 header.
+pub const IPV6_HDR_LEN: usize = 40;
+/// Size of the UDP header.
+pub const UDP_HDR_LEN: usize = 8;
+
+const IPOPT_END: u8 = 0;
+const IPOPT_NOOP: u8 = 1;
+
+/// The real client a UOA names: address and UDP port (host order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RealAddr {
+    /// IPv4 client.
+    V4 {
+        /// Address, network order bytes.
+        addr: [u8; 4],
+        /// UDP port, host order.
+        port: u16,
+    },
+    /// IPv6 client (also NAT64: IPv6 client behind an IPv4 packet).
+    V6 {
+        /// Address, network order bytes.
+        addr: [u8; 16],
+        /// UDP port, host order.
+        port: u16,
+    },
+}
+
+impl RealAddr {
+    /// The client's UDP port, host order.
+    pub fn port(&self) -> u16 {
+        match *self {
+            RealAddr::V4 { port, .. } | RealAddr::V6 { port, .. } => port,
+        }
+    }
+}
+
+/// Why a packet's UOA could not be trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// The packet ends before a header it announces.
+    Truncated,
+    /// The IPv4 option area breaks RFC 791 (length below 2 or past the end).
+    BadOptionArea,
+    /// A UOA option whose length is neither 8 nor 20.
+    BadUoaLength(u8),
+    /// An opp header version other than 1 or 2.
+    BadOppVersion(u8),
+    /// The opp header's reserved bits are set.
+    OppReservedBits,
+    /// opp length below 4, not a multiple of 4, or past the packet.
+    BadOppLength(u16),
+    /// The opp header's next protocol is not UDP.
+    OppNotUdp(u8),
+    /// The UOA address family disagrees with the opp version.
+    OppFamilyMismatch,
+}
+
+/// Decodes one UOA option (type, length, port, address); `opt` is the
+/// whole option, `opt[1]` bytes long.
+pub fn parse_uoa_option(opt: &[u8]) -> Result<RealAddr, ParseError> {
+    let (&kind, rest) = opt.split_first().ok_or(ParseError::Truncated)?;
+    debug_assert_eq!(kind, IPOPT_UOA);
+    let &len = rest.first().ok_or(ParseError::Truncated)?;
+    if len != UOA_LEN_IPV4 && len != UOA_LEN_IPV6 {
+        return Err(ParseError::BadUoaLength(len));
+    }
+    let opt = opt.get(..usize::from(len)).ok_or(ParseError::Truncated)?;
+    let port = u16::from_be_bytes([opt[2], opt[3]]);
+    Ok(if len == UOA_LEN_IPV4 {
+        let mut addr = [0; 4];
+        addr.copy_from_slice(&opt[4..8]);
+        RealAddr::V4 { addr, port }
+    } else {
+        let mut addr = [0; 16];
+        addr.copy_from_slice(&opt[4..20]);
+        RealAddr::V6 { addr, port }
+    })
+}
+
+/// Walks an option area (IPv4 options after the fixed header, or opp
+/// options) as RFC 791 says and returns the UOA it holds, if any.
+///
+/// END stops the walk, NOP is one byte, every other option is
+/// type/length/data with `2 <= length <= bytes left`; anything else makes
+/// the whole area malformed. The first UOA option counts.
+pub fn find_uoa(area: &[u8]) -> Result<Option<RealAddr>, ParseError> {
+    let mut rest = area;
+    while let Some(&kind) = rest.first() {
+        match kind {
+            IPOPT_END => break,
+            IPOPT_NOOP => rest = &rest[1..],
+            _ => {
+                let len = usize::from(*rest.get(1).ok_or(ParseError::BadOptionArea)?);
+                if len < 2 || len > rest.len() {
+                    return Err(ParseError::BadOptionArea);
+                }
+                if kind == IPOPT_UOA {
+                    return parse_uoa_option(&rest[..len]).map(Some);
+                }
+                rest = &rest[len..];
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A validated opp header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OppHeader {
+    /// 1: IPv4 client, 2: IPv6 client.
+    pub version: u8,
+    /// Bytes of the opp header plus its options (what is removed).
+    pub len: usize,
+}
+
+/// Validates the fixed opp header at the start of `bytes`; `available` is
+/// how many bytes of the packet follow its start (the header must fit).
+pub fn parse_opp_header(bytes: &[u8], available: usize) -> Result<OppHeader, ParseError> {
+    let hdr = bytes.get(..OPP_HDR_LEN).ok_or(ParseError::Truncated)?;
+    let version = hdr[0] >> 4;
+    if version != OPP_VERSION_IPV4 && version != OPP_VERSION_IPV6 {
+        return Err(ParseError::BadOppVersion(version));
+    }
+    if hdr[0] & 0x0f != 0 {
+        return Err(ParseError::OppReservedBits);
+    }
+    if hdr[1] != IPPROTO_UDP {
+        return Err(ParseError::OppNotUdp(hdr[1]));
+    }
+    let len16 = u16::from_be_bytes([hdr[2], hdr[3]]);
+    let len = usize::from(len16);
+    if len < OPP_HDR_LEN || len % 4 != 0 || len > available {
+        return Err(ParseError::BadOppLength(len16));
+    }
+    Ok(OppHeader { version, len })
+}
+
+/// Parses a whole opp header with its options (`opp` is exactly
+/// `header.len` bytes): the header must be valid, and a UOA inside must
+/// match its version.
+pub fn parse_opp(opp: &[u8]) -> Result<(OppHeader, Option<RealAddr>), ParseError> {
+    let header = parse_opp_header(opp, opp.len())?;
+    let real = find_uoa(&opp[OPP_HDR_LEN..header.len])?;
+    match (header.version, real) {
+        (OPP_VERSION_IPV4, Some(RealAddr::V6 { .. })) | (OPP_VERSION_IPV6, Some(RealAddr::V4 { .. })) => {
+            Err(ParseError::OppFamilyMismatch)
+        }
+        _ => Ok((header, real)),
+    }
+}
+
+/// The fields of an IPv4 header this module needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4Header {
+    /// Header length in bytes, options included.
+    pub header_len: usize,
+    /// Next protocol.
+    pub protocol: u8,
+    /// Total length of the datagram.
+    pub total_len: usize,
+    /// Whether this is a fragment (MF set or offset non-zero).
+    pub fragment: bool,
+    /// Source address.
+    pub saddr: [u8; 4],
+    /// Destination address.
+    pub daddr: [u8; 4],
+}
+
+impl Ipv4Header {
+    /// Reads the fixed part of an IPv4 header (at least 20 bytes).
+    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        let h = bytes.get(..IPV4_HDR_LEN).ok_or(ParseError::Truncated)?;
+        let header_len = usize::from(h[0] & 0x0f) * 4;
+        if h[0] >> 4 != 4 || header_len < IPV4_HDR_LEN {
+            return Err(ParseError::Truncated);
+        }
+        let frag = u16::from_be_bytes([h[6], h[7]]);
+        Ok(Self {
+            header_len,
+            protocol: h[9],
+            total_len: usize::from(u16::from_be_bytes([h[2], h[3]])),
+            fragment: frag & 0x3fff != 0,
+            saddr: [h[12], h[13], h[14], h[15]],
+            daddr: [h[16], h[17], h[18], h[19]],
+        })
+    }
+}
+
+/// The fields of an IPv6 header this module needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv6Header {
+    /// Payload length (after the fixed 40 bytes).
+    pub payload_len: usize,
+    /// Next header.
+    pub nexthdr: u8,
+    /// Source address.
+    pub saddr: [u8; 16],
+    /// Destination address.
+    pub daddr: [u8; 16],
+}
+
+impl Ipv6Header {
+    /// Reads the fixed IPv6 header (at least 40 bytes).
+    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        let h = bytes.get(..IPV6_HDR_LEN).ok_or(ParseError::Truncated)?;
+        if h[0] >> 4 != 6 {
+            return Err(ParseError::Truncated);
+        }
+        let mut saddr = [0; 16];
+        let mut daddr = [0; 16];
+        saddr.copy_from_slice(&h[8..24]);
+        daddr.copy_from_slice(&h[24..40]);
+        Ok(Self {
+            payload_len: usize::from(u16::from_be_bytes([h[4], h[5]])),
+            nexthdr: h[6],
+            saddr,
+            daddr,
+        })
+    }
+}
+
+/// UDP source and destination ports (host order) from a UDP header.
+pub fn udp_ports(bytes: &[u8]) -> Result<(u16, u16), ParseError> {
+    let h = bytes.get(..4).ok_or(ParseError::Truncated)?;
+    Ok((u16::from_be_bytes([h[0], h[1]]), u16::from_be_bytes([h[2], h[3]])))
+}
+
+/// The IPv4 header checksum of `header` (its checksum field, bytes 10-11,
+/// is taken as zero).
+pub fn ipv4_header_checksum(header: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for (i, pair) in header.chunks(2).enumerate() {
+        if i == 5 {
+            continue;
+        }
+        let hi = u32::from(pair[0]) << 8;
+        sum += hi | pair.get(1).map_or(0, |&lo| u32::from(lo));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uoa4(port: u16, addr: [u8; 4]) -> [u8; 8] {
+        let p = port.to_be_bytes();
+        [IPOPT_UOA, 8, p[0], p[1], addr[0], addr[1], addr[2], addr[3]]
+    }
+
+    #[test]
+    fn ipv4_uoa_option() {
+        let opt = uoa4(5353, [10, 0, 0, 1]);
+        assert_eq!(
+            find_uoa(&opt),
+            Ok(Some(RealAddr::V4 { addr: [10, 0, 0, 1], port: 5353 }))
+        );
+    }
+
+    #[test]
+    fn ipv6_uoa_option() {
+        let mut opt = [0u8; 20];
+        opt[0] = IPOPT_UOA;
+        opt[1] = 20;
+        opt[2..4].copy_from_slice(&443u16.to_be_bytes());
+        opt[4] = 0x20;
+        opt[19] = 7;
+        let mut addr = [0; 16];
+        addr[0] = 0x20;
+        addr[15] = 7;
+        assert_eq!(find_uoa(&opt), Ok(Some(RealAddr::V6 { addr, port: 443 })));
+    }
+
+    #[test]
+    fn nop_then_uoa_then_end() {
+        let mut area = [IPOPT_NOOP; 12];
+        area[1..9].copy_from_slice(&uoa4(1, [1, 2, 3, 4]));
+        area[9] = IPOPT_END;
+        assert!(matches!(find_uoa(&area), Ok(Some(RealAddr::V4 { port: 1, .. }))));
+    }
+
+    #[test]
+    fn end_stops_the_walk() {
+        let mut area = [0u8; 12];
+        area[0] = IPOPT_END;
+        area[4..12].copy_from_slice(&uoa4(1, [1, 2, 3, 4]));
+        assert_eq!(find_uoa(&area), Ok(None));
+    }
+
+    #[test]
+    fn other_options_are_skipped() {
+        // A timestamp-like option (68, length 4) before the UOA.
+        let mut area = [0u8; 12];
+        area[..4].copy_from_slice(&[68, 4, 5, 0]);
+        area[4..].copy_from_slice(&uoa4(9, [9, 9, 9, 9]));
+        assert!(matches!(find_uoa(&area), Ok(Some(RealAddr::V4 { port: 9, .. }))));
+    }
+
+    #[test]
+    fn empty_and_padding_only_areas_hold_no_uoa() {
+        assert_eq!(find_uoa(&[]), Ok(None));
+        assert_eq!(find_uoa(&[IPOPT_NOOP; 4]), Ok(None));
+    }
+
+    #[test]
+    fn bad_uoa_lengths_are_refused() {
+        for len in [3u8, 12, 40, 200] {
+            let mut area = [0u8; 40];
+            area[0] = IPOPT_UOA;
+            area[1] = len;
+            let want = if usize::from(len) > area.len() {
+                Err(ParseError::BadOptionArea)
+            } else {
+                Err(ParseError::BadUoaLength(len))
+            };
+            assert_eq!(find_uoa(&area), want, "length {len}");
+        }
+    }
+
+    #[test]
+    fn malformed_option_areas_are_refused() {
+        assert_eq!(find_uoa(&[68]), Err(ParseError::BadOptionArea));
+        assert_eq!(find_uoa(&[68, 0, 0, 0]), Err(ParseError::BadOptionArea));
+        assert_eq!(find_uoa(&[68, 1, 0, 0]), Err(ParseError::BadOptionArea));
+        assert_eq!(find_uoa(&[68, 9, 0, 0]), Err(ParseError::BadOptionArea));
+        // A UOA cut short by the end of the area.
+        assert_eq!(find_uoa(&uoa4(1, [1, 2, 3, 4])[..6]), Err(ParseError::BadOptionArea));
+    }
+
+    fn opp(version: u8, len: u16, next: u8) -> [u8; 12] {
+        let l = len.to_be_bytes();
+        let mut h = [0u8; 12];
+        h[..4].copy_from_slice(&[version << 4, next, l[0], l[1]]);
+        h[4..].copy_from_slice(&uoa4(53, [192, 0, 2, 1]));
+        h
+    }
+
+    #[test]
+    fn opp_v1_with_uoa() {
+        let (hdr, real) = parse_opp(&opp(1, 12, IPPROTO_UDP)).unwrap();
+        assert_eq!(hdr, OppHeader { version: 1, len: 12 });
+        assert_eq!(real, Some(RealAddr::V4 { addr: [192, 0, 2, 1], port: 53 }));
+    }
+
+    #[test]
+    fn opp_header_checks() {
+        assert_eq!(parse_opp(&opp(3, 12, 17)), Err(ParseError::BadOppVersion(3)));
+        assert_eq!(parse_opp(&opp(0, 12, 17)), Err(ParseError::BadOppVersion(0)));
+        let mut reserved = opp(1, 12, 17);
+        reserved[0] |= 1;
+        assert_eq!(parse_opp(&reserved), Err(ParseError::OppReservedBits));
+        assert_eq!(parse_opp(&opp(1, 12, 6)), Err(ParseError::OppNotUdp(6)));
+        for len in [0u16, 2, 5, 13, 16, 400] {
+            assert_eq!(parse_opp(&opp(1, len, 17)), Err(ParseError::BadOppLength(len)), "{len}");
+        }
+        assert_eq!(parse_opp(&opp(1, 12, 17)[..3]), Err(ParseError::Truncated));
+    }
+
+    #[test]
+    fn opp_without_options_carries_no_uoa() {
+        assert_eq!(
+            parse_opp(&opp(1, 4, 17)[..4]),
+            Ok((OppHeader { version: 1, len: 4 }, None))
+        );
+    }
+
+    #[test]
+    fn opp_version_must_match_family() {
+        assert_eq!(parse_opp(&opp(2, 12, 17)), Err(ParseError::OppFamilyMismatch));
+    }
+
+    #[test]
+    fn ipv4_header_fields_and_checksum() {
+        // A header from a real capture: checksum 0xb861.
+        let h = [
+            0x45, 0, 0, 0x73, 0, 0, 0x40, 0, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0, 1, 0xc0,
+            0xa8, 0, 0xc7,
+        ];
+        let ip = Ipv4Header::parse(&h).unwrap();
+        assert_eq!((ip.header_len, ip.protocol, ip.total_len), (20, 17, 0x73));
+        assert!(!ip.fragment);
+        assert_eq!(ipv4_header_checksum(&h), 0xb861);
+        assert_eq!(Ipv4Header::parse(&h[..19]), Err(ParseError::Truncated));
+    }
+}

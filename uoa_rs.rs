@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! uoa: UDP Option of Address, for the real servers behind a FullNAT
+//! layer-4 load balancer.
+//!
+//! The balancer rewrites the source of UDP packets and carries the original
+//! client address and port as a UOA (an IPv4 option, or a private protocol
+//! 248 header). This module takes it out of the packets in every network
+//! namespace and answers `getsockopt(fd, IPPROTO_IP, UOA_SO_GET_LOOKUP)`.
+//!
+//! This file holds the module, its parameters and the lifetimes of what it
+//! registers; packet parsing is in `uoa_parse`, and each C API has a small
+//! wrapper module (`uoa_netfilter`, `uoa_pernet`, `uoa_proc`, `uoa_stats`,
+//! `uoa_skb`) so that the rest is safe Rust.
+
+use kernel::{
+    bindings, c_str,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    sync::Arc,
+    uaccess::UserSlice,
+};
+
+mod uoa_bindings;
+mod uoa_netfilter;
+mod uoa_parse;
+mod uoa_pernet;
+mod uoa_proc;
+mod uoa_skb;
+mod uoa_stats;
+
+#[cfg(uoa_kunit)]
+#[path = "kunit/uoa_kunit.rs"]
+mod uoa_kunit;
+
+use uoa_bindings as b;
+use uoa_netfilter::{HookPoint, HookRegistration, PacketHandler, SockoptGet, SockoptRegistration};
+use uoa_parse::{Ipv4Header, Ipv6Header, ParseError, IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN};
+use uoa_pernet::PernetRegistration;
+use uoa_proc::{ProcEntry, ProcShow};
+use uoa_skb::Skb;
+use uoa_stats::{possible_cpus, Stat, Stats};
+
+module! {
+    type: UoaModule,
+    name: "uoa",
+    authors: ["uoa-rs developers"],
+    description: "UDP Option of Address (UOA) for FullNAT real servers",
+    license: "GPL",
+    params: {
+        uoa_debug: i32 {
+            default: 0,
+            description: "1: log each mapping (rate-limited); 0: quiet",
+        },
+        uoa_map_timeout: i32 {
+            default: 360,
+            description: "seconds a mapping lives after its last update or lookup (1-86400)",
+        },
+        uoa_map_tab_bits: i32 {
+            default: 12,
+            description: "log2 of the initial number of hash buckets (4-20)",
+        },
+        uoa_hook_forward: i32 {
+            default: 0,
+            description: "1: also parse UOA in the FORWARD chain (routed to containers)",
+        },
+    },
+}
+
+/// The `getsockopt` option number of the lookup (`UOA_SO_GET_LOOKUP`).
+pub(crate) const UOA_SO_GET_LOOKUP: i32 = b::UOA_SO_GET_LOOKUP as i32;
+/// Size of `struct uoa_param_map`.
+pub(crate) const PARAM_MAP_LEN: usize = 58;
+const _: () = assert!(core::mem::size_of::<b::uoa_param_map>() == PARAM_MAP_LEN);
+
+/// A module parameter outside its range.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ParamError {
+    /// `uoa_debug` is not 0 or 1.
+    Debug(i32),
+    /// `uoa_map_timeout` is not in 1..=86400.
+    MapTimeout(i32),
+    /// `uoa_map_tab_bits` is not in 4..=20.
+    MapTabBits(i32),
+    /// `uoa_hook_forward` is not 0 or 1.
+    HookForward(i32),
+}
+
+/// The validated module parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Config {
+    /// Log mappings.
+    pub(crate) debug: bool,
+    /// Lifetime of a mapping, seconds.
+    pub(crate) map_timeout_secs: u32,
+    /// log2 of the initial bucket count.
+    pub(crate) map_tab_bits: u32,
+    /// Hook FORWARD too.
+    pub(crate) hook_forward: bool,
+}
+
+impl Config {
+    /// Longest mapping lifetime accepted: one day.
+    pub(crate) const MAX_TIMEOUT_SECS: i32 = 86400;
+
+    /// Checks raw parameter values.
+    pub(crate) fn new(debug: i32, map_timeout: i32, map_tab_bits: i32, hook_forward: i32) -> Result<Self, ParamError> {
+        let flag = |v: i32, e: fn(i32) -> ParamError| match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(e(v)),
+        };
+        if !(1..=Self::MAX_TIMEOUT_SECS).contains(&map_timeout) {
+            return Err(ParamError::MapTimeout(map_timeout));
+        }
+        if !(4..=20).contains(&map_tab_bits) {
+            return Err(ParamError::MapTabBits(map_tab_bits));
+        }
+        Ok(Self {
+            debug: flag(debug, ParamError::Debug)?,
+            map_timeout_secs: map_timeout as u32,
+            map_tab_bits: map_tab_bits as u32,
+            hook_forward: flag(hook_forward, ParamError::HookForward)?,
+        })
+    }
+
+    /// The configuration `insmod` was given; logs and fails with `EINVAL`
+    /// on a bad value.
+    fn from_module_params() -> Result<Self> {
+        Self::new(
+            module_parameters::uoa_debug.value(),
+            module_parameters::uoa_map_timeout.value(),
+            module_parameters::uoa_map_tab_bits.value(),
+            module_parameters::uoa_hook_forward.value(),
+        )
+        .map_err(|e| {
+            match e {
+                ParamError::Debug(v) => pr_err!("uoa_debug={v}: must be 0 or 1\n"),
+                ParamError::MapTimeout(v) => {
+                    pr_err!("uoa_map_timeout={v}: must be 1 to {} seconds\n", Self::MAX_TIMEOUT_SECS)
+                }
+                ParamError::MapTabBits(v) => pr_err!("uoa_map_tab_bits={v}: must be 4 to 20\n"),
+                ParamError::HookForward(v) => pr_err!("uoa_hook_forward={v}: must be 0 or 1\n"),
+            }
+            EINVAL
+        })
+    }
+
+    /// Where packets are inspected: LOCAL_IN always, FORWARD on request.
+    /// Priority as DPVS: just after destination NAT, so the mapping is keyed
+    /// by the addresses the socket sees.
+    fn hook_points(&self) -> &'static [HookPoint] {
+        const IPV4_PRI: i32 = b::nf_ip_hook_priorities_NF_IP_PRI_NAT_DST + 1;
+        const IPV6_PRI: i32 = b::nf_ip6_hook_priorities_NF_IP6_PRI_NAT_DST + 1;
+        static POINTS: [HookPoint; 4] = [
+            HookPoint::ipv4(b::nf_inet_hooks_NF_INET_LOCAL_IN, IPV4_PRI),
+            HookPoint::ipv6(b::nf_inet_hooks_NF_INET_LOCAL_IN, IPV6_PRI),
+            HookPoint::ipv4(b::nf_inet_hooks_NF_INET_FORWARD, IPV4_PRI),
+            HookPoint::ipv6(b::nf_inet_hooks_NF_INET_FORWARD, IPV6_PRI),
+        ];
+        if self.hook_forward {
+            &POINTS
+        } else {
+            &POINTS[..2]
+        }
+    }
+}
+
+/// What one network namespace's hooks, lookups and /proc files share.
+pub(crate) struct UoaNet {
+    stats: Stats,
+}
+
+impl UoaNet {
+    fn count_parse(&self, result: Result<bool, ParseError>) {
+        self.stats.inc(match result {
+            Ok(true) => Stat::UoaGot,
+            Ok(false) => Stat::UoaNone,
+            Err(_) => Stat::UoaMalformed,
+        });
+    }
+}
+
+impl PacketHandler for UoaNet {
+    fn ipv4(&self, skb: &mut Skb) {
+        let mut buf = [0u8; IPV4_HDR_LEN];
+        let Some(ip) = skb.header(0, IPV4_HDR_LEN, &mut buf).and_then(|h| Ipv4Header::parse(h).ok()) else {
+            return;
+        };
+        match ip.protocol {
+            IPPROTO_UDP if ip.header_len == IPV4_HDR_LEN => self.stats.inc(Stat::UoaNone),
+            IPPROTO_UDP => {
+                let mut opts = [0u8; 40];
+                let len = ip.header_len - IPV4_HDR_LEN;
+                let found = match skb.header(IPV4_HDR_LEN, len, &mut opts) {
+                    Some(area) => uoa_parse::find_uoa(area).map(|r| r.is_some()),
+                    None => Err(ParseError::Truncated),
+                };
+                self.count_parse(found);
+            }
+            IPPROTO_OPP => {
+                let mut hdr = [0u8; 64];
+                let avail = skb.len().saturating_sub(ip.header_len).min(hdr.len());
+                let found = match skb.header(ip.header_len, avail, &mut hdr) {
+                    Some(bytes) => uoa_parse::parse_opp_header(bytes, bytes.len())
+                        .and_then(|h| uoa_parse::parse_opp(&bytes[..h.len]))
+                        .map(|(_, real)| real.is_some()),
+                    None => Err(ParseError::Truncated),
+                };
+                self.count_parse(found);
+            }
+            _ => {}
+        }
+    }
+
+    fn ipv6(&self, skb: &mut Skb) {
+        let mut buf = [0u8; IPV6_HDR_LEN];
+        let Some(ip) = skb.header(0, IPV6_HDR_LEN, &mut buf).and_then(|h| Ipv6Header::parse(h).ok()) else {
+            return;
+        };
+        if ip.nexthdr == IPPROTO_UDP {
+            self.stats.inc(Stat::UoaNone);
+        }
+    }
+}
+
+/// `/proc/net/uoa_stats`: the DPVS layout, summed over CPUs.
+struct StatsFile(Arc<UoaNet>);
+
+/// The seven DPVS columns, in order.
+const DPVS_COLUMNS: [Stat; 7] = [
+    Stat::LookupSuccess,
+    Stat::LookupMiss,
+    Stat::LookupInvalid,
+    Stat::UoaGot,
+    Stat::UoaNone,
+    Stat::UoaSaved,
+    Stat::AckFail,
+];
+const DPVS_HEADER: &str = " Success     Miss  Invalid|UOA  Got     None    Saved Ack-Fail";
+
+fn print_columns(m: &SeqFile, value: impl Fn(Stat) -> u64) {
+    let v = DPVS_COLUMNS.map(value);
+    seq_print!(m, "{:8} {:8} {:8} {:8} {:8} {:8} {:8}\n", v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+}
+
+impl ProcShow for StatsFile {
+    fn show(&self, m: &SeqFile) {
+        seq_print!(m, "{}\n", DPVS_HEADER);
+        print_columns(m, |s| self.0.stats.read(s));
+    }
+}
+
+/// `/proc/net/uoa_stats_percpu`: the same, one line per possible CPU.
+struct PercpuStatsFile(Arc<UoaNet>);
+
+impl ProcShow for PercpuStatsFile {
+    fn show(&self, m: &SeqFile) {
+        seq_print!(m, "CPU  {}\n", DPVS_HEADER);
+        for cpu in possible_cpus() {
+            seq_print!(m, "{:3X}  ", cpu);
+            print_columns(m, |s| self.0.stats.read_cpu(cpu, s));
+        }
+    }
+}
+
+/// Everything the module holds in one network namespace. Fields drop in
+/// order: hooks first (no packet reaches `uoa` after), then the files.
+pub(crate) struct NetState {
+    _hooks: HookRegistration<UoaNet>,
+    _stats_file: ProcEntry<StatsFile>,
+    _percpu_file: ProcEntry<PercpuStatsFile>,
+    uoa: Arc<UoaNet>,
+}
+
+impl NetState {
+    /// Sets the module up in `net`.
+    ///
+    /// # Safety
+    ///
+    /// `net` is a namespace being initialised, live until this state is
+    /// dropped in its exit.
+    unsafe fn new(net: *mut bindings::net) -> Result<KBox<Self>> {
+        let config = Config::from_module_params()?;
+        let uoa = Arc::new(UoaNet { stats: Stats::new()? }, GFP_KERNEL)?;
+        // SAFETY: `net` is live (caller); `proc_net` is set before pernet
+        // subsystems are initialised and removed after they exit.
+        let proc_net = unsafe { (*net).proc_net };
+        // SAFETY: `proc_net` outlives this state (above).
+        let stats_file = unsafe {
+            ProcEntry::new(proc_net, c_str!("uoa_stats"), Arc::new(StatsFile(uoa.clone()), GFP_KERNEL)?)
+        }?;
+        // SAFETY: as above.
+        let percpu_file = unsafe {
+            ProcEntry::new(proc_net, c_str!("uoa_stats_percpu"), Arc::new(PercpuStatsFile(uoa.clone()), GFP_KERNEL)?)
+        }?;
+        // SAFETY: `net` outlives this state (caller).
+        let hooks = unsafe { HookRegistration::new(net, config.hook_points(), uoa.clone()) }?;
+        Ok(KBox::new(
+            Self { _hooks: hooks, _stats_file: stats_file, _percpu_file: percpu_file, uoa },
+            GFP_KERNEL,
+        )?)
+    }
+}
+
+/// The `UOA_SO_GET_LOOKUP` socket option.
+struct Lookup;
+
+impl SockoptGet for Lookup {
+    const RANGE: core::ops::Range<i32> = UOA_SO_GET_LOOKUP..UOA_SO_GET_LOOKUP + 1;
+
+    fn get(net: *mut bindings::net, optval: i32, user: UserSlice, len: &mut i32) -> Result {
+        // SAFETY: the caller's socket holds `net`.
+        let state = unsafe { uoa_pernet::state(net) }.ok_or(ENOENT)?;
+        let stats = &state.uoa.stats;
+        if optval != UOA_SO_GET_LOOKUP || usize::try_from(*len).map_or(true, |l| l < PARAM_MAP_LEN) {
+            stats.inc(Stat::LookupInvalid);
+            return Err(EINVAL);
+        }
+        let mut map = [0u8; PARAM_MAP_LEN];
+        if user.reader().read_slice(&mut map).is_err() {
+            stats.inc(Stat::LookupInvalid);
+            return Err(EFAULT);
+        }
+        // No mapping is recorded yet: every well-formed lookup misses.
+        stats.inc(Stat::LookupMiss);
+        Err(ENOENT)
+    }
+}
+
+struct UoaModule {
+    _sockopt: SockoptRegistration<Lookup>,
+    _pernet: PernetRegistration,
+}
+
+impl kernel::Module for UoaModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let config = Config::from_module_params()?;
+        let pernet = PernetRegistration::new()?;
+        let sockopt = SockoptRegistration::new(module)?;
+        pr_info!(
+            "loaded: map timeout {}s, {} initial buckets, FORWARD hooks {}\n",
+            config.map_timeout_secs,
+            1u32 << config.map_tab_bits,
+            if config.hook_forward { "on" } else { "off" }
+        );
+        Ok(Self { _sockopt: sockopt, _pernet: pernet })
+    }
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A safe view of the `sk_buff` a netfilter hook is handed.
+//!
+//! Reads follow `skb_header_pointer()`: a slice of the linear area when the
+//! bytes are there, else a copy into the caller's buffer (non-linear skbs).
+//! A returned slice borrows the skb, so the borrow checker rules out using
+//! header bytes across anything that may move them (which takes `&mut`).
+
+use kernel::{bindings, types::Opaque};
+
+/// A packet in a netfilter hook; `data` points at the network header.
+#[repr(transparent)]
+pub(crate) struct Skb(Opaque<bindings::sk_buff>);
+
+impl Skb {
+    /// Wraps the skb of a hook invocation.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a valid `sk_buff` owned by the caller for `'a`, and nothing
+    /// else accesses it during `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a mut Skb {
+        // SAFETY: `Skb` is a transparent wrapper of `sk_buff`; validity and
+        // exclusivity are the caller's promise.
+        unsafe { &mut *ptr.cast::<Skb>() }
+    }
+
+    fn raw(&self) -> *mut bindings::sk_buff {
+        self.0.get()
+    }
+
+    /// Bytes from `data` to the end of the packet.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: `raw()` is valid (constructor contract); plain field read.
+        unsafe { (*self.raw()).len as usize }
+    }
+
+    /// Bytes from `data` to the end of the linear area.
+    fn headlen(&self) -> usize {
+        // SAFETY: as in `len`.
+        unsafe { ((*self.raw()).len - (*self.raw()).data_len) as usize }
+    }
+
+    /// `len` bytes at `offset`: in place if linear, else copied into `buf`
+    /// (which must be at least `len` long). `None` if the packet is shorter.
+    pub(crate) fn header<'b>(&'b self, offset: usize, len: usize, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let end = offset.checked_add(len)?;
+        if end <= self.headlen() {
+            // SAFETY: `[data + offset, data + end)` lies in the linear area
+            // (checked above), which lives as long as the skb and cannot
+            // change while `self` is borrowed.
+            return Some(unsafe { core::slice::from_raw_parts((*self.raw()).data.add(offset), len) });
+        }
+        if end > self.len() || buf.len() < len {
+            return None;
+        }
+        // SAFETY: `skb_copy_bits` reads `len` bytes at `offset`, within
+        // the packet (checked), into `buf`, which has room for them.
+        let ret = unsafe {
+            bindings::skb_copy_bits(self.raw(), offset as i32, buf.as_mut_ptr().cast(), len as i32)
+        };
+        (ret == 0).then_some(&buf[..len])
+    }
+}

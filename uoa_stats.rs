@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-CPU statistics counters of one network namespace.
+//!
+//! Every increment is one `this_cpu_inc()`: safe from any context (softirq
+//! packet path, process-context lookups) without locks or atomics. Readers
+//! add up all possible CPUs.
+
+use kernel::{bindings, error::code::ENOMEM, prelude::*};
+
+use crate::uoa_bindings as b;
+
+/// The counters, in the order of `/proc/net/uoa_stats` (DPVS layout) and
+/// then those this module adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Stat {
+    /// Lookups answered with a mapping.
+    LookupSuccess = 0,
+    /// Lookups that found no mapping (`ENOENT`).
+    LookupMiss,
+    /// Lookups refused as invalid (`EINVAL`, `EFAULT`).
+    LookupInvalid,
+    /// Packets that carried a valid UOA.
+    UoaGot,
+    /// UDP packets without UOA.
+    UoaNone,
+    /// Mappings stored.
+    UoaSaved,
+    /// Always 0: no acknowledgement is ever sent.
+    AckFail,
+    /// Packets whose UOA or opp header is malformed (nothing stored).
+    UoaMalformed,
+    /// Fragments left alone.
+    Fragment,
+}
+
+/// Number of counters.
+pub(crate) const STAT_COUNT: usize = Stat::Fragment as usize + 1;
+
+/// Per-CPU `u64` counters, freed on drop.
+///
+/// # Invariants
+///
+/// `counters` is a live per-CPU allocation of `STAT_COUNT` `u64`s.
+pub(crate) struct Stats {
+    counters: *mut u64,
+}
+
+// SAFETY: the per-CPU memory is only touched through `this_cpu_inc` and
+// `READ_ONCE`, which are safe from any CPU and context.
+unsafe impl Send for Stats {}
+// SAFETY: as above; `&Stats` gives no access other than those two.
+unsafe impl Sync for Stats {}
+
+impl Stats {
+    /// Allocates zeroed counters.
+    pub(crate) fn new() -> Result<Self> {
+        let size = STAT_COUNT * core::mem::size_of::<u64>();
+        // SAFETY: plain allocation call (what `alloc_percpu()` expands to);
+        // per-CPU memory comes zeroed.
+        let counters =
+            unsafe { b::pcpu_alloc_noprof(size, core::mem::align_of::<u64>(), false, bindings::GFP_KERNEL) }
+                .cast::<u64>();
+        if counters.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: just allocated with room for `STAT_COUNT` counters.
+        Ok(Self { counters })
+    }
+
+    /// Adds one to `stat` on this CPU.
+    #[inline]
+    pub(crate) fn inc(&self, stat: Stat) {
+        // SAFETY: by the type invariant `counters` is live and `stat` is
+        // below `STAT_COUNT`.
+        unsafe { b::uoa_this_cpu_inc(self.counters, stat as u32) }
+    }
+
+    /// The value of `stat` on `cpu`.
+    pub(crate) fn read_cpu(&self, cpu: i32, stat: Stat) -> u64 {
+        // SAFETY: `counters` is live (invariant), `cpu` a possible CPU
+        // (callers take it from `possible_cpus`), `stat < STAT_COUNT`.
+        unsafe { b::uoa_per_cpu_read(self.counters, cpu, stat as u32) }
+    }
+
+    /// The sum of `stat` over all CPUs.
+    pub(crate) fn read(&self, stat: Stat) -> u64 {
+        possible_cpus().map(|cpu| self.read_cpu(cpu, stat)).sum()
+    }
+}
+
+impl Drop for Stats {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `pcpu_alloc_noprof` (invariant), freed once.
+        unsafe { bindings::free_percpu(self.counters.cast()) }
+    }
+}
+
+/// Iterates over the possible CPUs.
+pub(crate) fn possible_cpus() -> impl Iterator<Item = i32> {
+    // SAFETY: `nr_cpu_ids` is set during early boot and never changes after.
+    let nr = unsafe { bindings::nr_cpu_ids } as i32;
+    let mut cpu = -1;
+    core::iter::from_fn(move || {
+        // SAFETY: `cpumask_next` on the global possible mask, any `cpu >= -1`.
+        cpu = unsafe { b::uoa_next_possible_cpu(cpu) };
+        (cpu < nr).then_some(cpu)
+    })
+}
