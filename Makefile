@@ -7,7 +7,8 @@
 #   make clean
 #
 # Kbuild (beside this file) says what is built; this file only calls the
-# kernel's build system.
+# kernel's build system. Objects go to build/module/ and build/kunit/ (MO=),
+# so both flavours coexist; the user module is copied to ./uoa.ko.
 
 UOA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uoa-rs
 KDIR ?= $(UOA_CACHE)/current-kernel
@@ -17,8 +18,8 @@ ifeq ($(KUNIT),1)
 OUT := $(CURDIR)/build/kunit
 KBUILD_ARGS := MO=$(OUT) UOA_KUNIT=1
 else
-OUT := $(CURDIR)
-KBUILD_ARGS :=
+OUT := $(CURDIR)/build/module
+KBUILD_ARGS := MO=$(OUT)
 endif
 
 all: modules
@@ -28,9 +29,11 @@ modules:
 		echo "error: $(KDIR) is not a built kernel tree (run scripts/setup.sh or pass KDIR=)"; exit 1; }
 	@mkdir -p $(OUT)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) $(KBUILD_ARGS) modules
+ifneq ($(KUNIT),1)
+	cp $(OUT)/uoa.ko uoa.ko
+endif
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) clean
-	rm -rf build
+	rm -rf build uoa.ko
 
 .PHONY: all modules clean

@@ -33,8 +33,6 @@ pub const OPP_VERSION_IPV6: u8 = 2;
 pub const IPV4_HDR_LEN: usize = 20;
 /// Size of the fixed IPv6 header.
 pub const IPV6_HDR_LEN: usize = 40;
-/// Size of the UDP header.
-pub const UDP_HDR_LEN: usize = 8;
 
 const IPOPT_END: u8 = 0;
 const IPOPT_NOOP: u8 = 1;
@@ -252,6 +250,137 @@ impl Ipv6Header {
     }
 }
 
+/// Where the transport header of an IPv6 packet is, after any extension
+/// headers (hop-by-hop, routing, destination options, AH).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ipv6Transport {
+    /// UDP at this offset.
+    Udp {
+        /// Offset of the UDP header.
+        offset: usize,
+    },
+    /// An opp header at `offset`; the byte at `nexthdr_offset` says 248 and
+    /// must say UDP once the opp header is removed.
+    Opp {
+        /// Offset of the next-header field that names the opp header.
+        nexthdr_offset: usize,
+        /// Offset of the opp header.
+        offset: usize,
+    },
+    /// A fragment header: left alone.
+    Fragment,
+    /// Something else (TCP, ICMPv6, ESP, ...).
+    Other,
+}
+
+/// At most this many extension headers are walked.
+const IPV6_MAX_EXTHDRS: usize = 8;
+
+/// Walks the extension headers of the IPv6 packet that starts `pkt` (the
+/// packet may be cut short: a walk past the end is `Truncated`).
+pub fn ipv6_transport(pkt: &[u8]) -> Result<Ipv6Transport, ParseError> {
+    let mut nexthdr_offset = 6;
+    let mut nexthdr = *pkt.get(nexthdr_offset).ok_or(ParseError::Truncated)?;
+    let mut offset = IPV6_HDR_LEN;
+    for _ in 0..=IPV6_MAX_EXTHDRS {
+        let len = match nexthdr {
+            IPPROTO_UDP => return Ok(Ipv6Transport::Udp { offset }),
+            IPPROTO_OPP => return Ok(Ipv6Transport::Opp { nexthdr_offset, offset }),
+            44 => return Ok(Ipv6Transport::Fragment),
+            // Hop-by-hop, routing, destination options: 8-byte units.
+            0 | 43 | 60 => usize::from(*pkt.get(offset + 1).ok_or(ParseError::Truncated)?) * 8 + 8,
+            // AH: 4-byte units, minus 2.
+            51 => usize::from(*pkt.get(offset + 1).ok_or(ParseError::Truncated)?) * 4 + 8,
+            _ => return Ok(Ipv6Transport::Other),
+        };
+        nexthdr_offset = offset;
+        nexthdr = *pkt.get(offset).ok_or(ParseError::Truncated)?;
+        offset += len;
+        if offset > pkt.len() {
+            return Err(ParseError::Truncated);
+        }
+    }
+    Ok(Ipv6Transport::Other)
+}
+
+/// `AF_INET` as the lookup ABI carries it (host order).
+pub const AF_INET: u16 = 2;
+/// `AF_INET6` as the lookup ABI carries it (host order).
+pub const AF_INET6: u16 = 10;
+/// Size of `struct uoa_param_map`.
+pub const PARAM_MAP_LEN: usize = 58;
+
+/// The input half of `struct uoa_param_map`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupQuery {
+    /// An IPv4 flow.
+    V4 {
+        /// Peer address.
+        saddr: [u8; 4],
+        /// Own address; zero = any.
+        daddr: [u8; 4],
+        /// Peer port, host order.
+        sport: u16,
+        /// Own port, host order.
+        dport: u16,
+    },
+    /// An IPv6 flow.
+    V6 {
+        /// Peer address.
+        saddr: [u8; 16],
+        /// Own address; zero = any.
+        daddr: [u8; 16],
+        /// Peer port, host order.
+        sport: u16,
+        /// Own port, host order.
+        dport: u16,
+    },
+}
+
+/// Decodes the input fields of a `struct uoa_param_map`; `None` when `af`
+/// is neither `AF_INET` nor `AF_INET6`.
+pub fn decode_lookup(map: &[u8; PARAM_MAP_LEN]) -> Option<LookupQuery> {
+    let af = u16::from_ne_bytes([map[0], map[1]]);
+    let sport = u16::from_be_bytes([map[34], map[35]]);
+    let dport = u16::from_be_bytes([map[36], map[37]]);
+    let mut s16 = [0; 16];
+    let mut d16 = [0; 16];
+    s16.copy_from_slice(&map[2..18]);
+    d16.copy_from_slice(&map[18..34]);
+    match af {
+        AF_INET => Some(LookupQuery::V4 {
+            saddr: [s16[0], s16[1], s16[2], s16[3]],
+            daddr: [d16[0], d16[1], d16[2], d16[3]],
+            sport,
+            dport,
+        }),
+        AF_INET6 => Some(LookupQuery::V6 { saddr: s16, daddr: d16, sport, dport }),
+        _ => None,
+    }
+}
+
+/// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+pub fn v4_mapped(addr: &[u8; 16]) -> Option<[u8; 4]> {
+    (addr[..10] == [0; 10] && addr[10..12] == [0xff, 0xff]).then(|| [addr[12], addr[13], addr[14], addr[15]])
+}
+
+/// Writes the output fields of a `struct uoa_param_map`.
+pub fn encode_real(map: &mut [u8; PARAM_MAP_LEN], real: &RealAddr) {
+    map[40..56].fill(0);
+    let af = match real {
+        RealAddr::V4 { addr, .. } => {
+            map[40..44].copy_from_slice(addr);
+            AF_INET
+        }
+        RealAddr::V6 { addr, .. } => {
+            map[40..56].copy_from_slice(addr);
+            AF_INET6
+        }
+    };
+    map[38..40].copy_from_slice(&af.to_ne_bytes());
+    map[56..58].copy_from_slice(&real.port().to_be_bytes());
+}
+
 /// UDP source and destination ports (host order) from a UDP header.
 pub fn udp_ports(bytes: &[u8]) -> Result<(u16, u16), ParseError> {
     let h = bytes.get(..4).ok_or(ParseError::Truncated)?;
@@ -417,5 +546,53 @@ mod tests {
         assert!(!ip.fragment);
         assert_eq!(ipv4_header_checksum(&h), 0xb861);
         assert_eq!(Ipv4Header::parse(&h[..19]), Err(ParseError::Truncated));
+    }
+
+    #[test]
+    fn ipv6_walks_extension_headers() {
+        let mut p = [0u8; 96];
+        p[0] = 0x60;
+        p[6] = IPPROTO_UDP;
+        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Udp { offset: 40 }));
+        p[6] = IPPROTO_OPP;
+        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Opp { nexthdr_offset: 6, offset: 40 }));
+        // Destination options (16 bytes) then opp.
+        p[6] = 60;
+        p[40] = IPPROTO_OPP;
+        p[41] = 1;
+        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Opp { nexthdr_offset: 40, offset: 56 }));
+        // Hop-by-hop (8) then fragment.
+        p[6] = 0;
+        p[40] = 44;
+        p[41] = 0;
+        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Fragment));
+        p[6] = 6;
+        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Other));
+        p[6] = 60;
+        p[40] = IPPROTO_UDP;
+        p[41] = 200;
+        assert_eq!(ipv6_transport(&p), Err(ParseError::Truncated));
+    }
+
+    #[test]
+    fn lookup_abi_round_trip() {
+        let mut map = [0u8; PARAM_MAP_LEN];
+        map[..2].copy_from_slice(&AF_INET.to_ne_bytes());
+        map[2..6].copy_from_slice(&[10, 0, 1, 1]);
+        map[34..36].copy_from_slice(&4000u16.to_be_bytes());
+        map[36..38].copy_from_slice(&53u16.to_be_bytes());
+        assert_eq!(
+            decode_lookup(&map),
+            Some(LookupQuery::V4 { saddr: [10, 0, 1, 1], daddr: [0; 4], sport: 4000, dport: 53 })
+        );
+        let mut addr = [0u8; 16];
+        addr[0] = 0x20;
+        addr[15] = 1;
+        encode_real(&mut map, &RealAddr::V6 { addr, port: 1234 });
+        assert_eq!(u16::from_ne_bytes([map[38], map[39]]), AF_INET6);
+        assert_eq!(&map[40..56], &addr);
+        assert_eq!(&map[56..58], &1234u16.to_be_bytes());
+        map[0] = 99;
+        assert_eq!(decode_lookup(&map), None);
     }
 }

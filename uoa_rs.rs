@@ -23,24 +23,30 @@ use kernel::{
 };
 
 mod uoa_bindings;
+mod uoa_datapath;
 mod uoa_netfilter;
 mod uoa_parse;
 mod uoa_pernet;
 mod uoa_proc;
 mod uoa_skb;
 mod uoa_stats;
+mod uoa_sync;
+mod uoa_table;
+mod uoa_work;
 
 #[cfg(uoa_kunit)]
 #[path = "kunit/uoa_kunit.rs"]
 mod uoa_kunit;
 
 use uoa_bindings as b;
-use uoa_netfilter::{HookPoint, HookRegistration, PacketHandler, SockoptGet, SockoptRegistration};
-use uoa_parse::{Ipv4Header, Ipv6Header, ParseError, IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN};
+use uoa_datapath::UoaNet;
+use uoa_netfilter::{HookPoint, HookRegistration, SockoptGet, SockoptRegistration};
+use uoa_parse::{decode_lookup, encode_real, PARAM_MAP_LEN};
 use uoa_pernet::PernetRegistration;
 use uoa_proc::{ProcEntry, ProcShow};
-use uoa_skb::Skb;
-use uoa_stats::{possible_cpus, Stat, Stats};
+use uoa_stats::{possible_cpus, Stat};
+use uoa_table::entry_slab_size;
+use uoa_work::PeriodicWork;
 
 module! {
     type: UoaModule,
@@ -70,9 +76,20 @@ module! {
 
 /// The `getsockopt` option number of the lookup (`UOA_SO_GET_LOOKUP`).
 pub(crate) const UOA_SO_GET_LOOKUP: i32 = b::UOA_SO_GET_LOOKUP as i32;
-/// Size of `struct uoa_param_map`.
-pub(crate) const PARAM_MAP_LEN: usize = 58;
-const _: () = assert!(core::mem::size_of::<b::uoa_param_map>() == PARAM_MAP_LEN);
+// The C header's struct and the Rust encoding agree on the layout.
+const _: () = {
+    assert!(core::mem::size_of::<b::uoa_param_map>() == PARAM_MAP_LEN);
+    assert!(core::mem::offset_of!(b::uoa_param_map, sport) == 34);
+    assert!(core::mem::offset_of!(b::uoa_param_map, real_af) == 38);
+    assert!(core::mem::offset_of!(b::uoa_param_map, real_saddr) == 40);
+    assert!(core::mem::offset_of!(b::uoa_param_map, real_sport) == 56);
+};
+
+/// `net_ratelimit()`: whether a rate-limited networking message may print.
+pub(crate) fn net_ratelimit() -> bool {
+    // SAFETY: plain call, any context.
+    unsafe { bindings::net_ratelimit() != 0 }
+}
 
 /// A module parameter outside its range.
 #[derive(Debug, PartialEq, Eq)]
@@ -147,6 +164,12 @@ impl Config {
         })
     }
 
+    /// How often expired mappings are swept: a quarter of their lifetime,
+    /// 1 to 60 seconds; in jiffies.
+    fn sweep_period(&self) -> kernel::time::Jiffies {
+        kernel::time::msecs_to_jiffies((self.map_timeout_secs / 4).clamp(1, 60) * 1000)
+    }
+
     /// Where packets are inspected: LOCAL_IN always, FORWARD on request.
     /// Priority as DPVS: just after destination NAT, so the mapping is keyed
     /// by the addresses the socket sees.
@@ -163,64 +186,6 @@ impl Config {
             &POINTS
         } else {
             &POINTS[..2]
-        }
-    }
-}
-
-/// What one network namespace's hooks, lookups and /proc files share.
-pub(crate) struct UoaNet {
-    stats: Stats,
-}
-
-impl UoaNet {
-    fn count_parse(&self, result: Result<bool, ParseError>) {
-        self.stats.inc(match result {
-            Ok(true) => Stat::UoaGot,
-            Ok(false) => Stat::UoaNone,
-            Err(_) => Stat::UoaMalformed,
-        });
-    }
-}
-
-impl PacketHandler for UoaNet {
-    fn ipv4(&self, skb: &mut Skb) {
-        let mut buf = [0u8; IPV4_HDR_LEN];
-        let Some(ip) = skb.header(0, IPV4_HDR_LEN, &mut buf).and_then(|h| Ipv4Header::parse(h).ok()) else {
-            return;
-        };
-        match ip.protocol {
-            IPPROTO_UDP if ip.header_len == IPV4_HDR_LEN => self.stats.inc(Stat::UoaNone),
-            IPPROTO_UDP => {
-                let mut opts = [0u8; 40];
-                let len = ip.header_len - IPV4_HDR_LEN;
-                let found = match skb.header(IPV4_HDR_LEN, len, &mut opts) {
-                    Some(area) => uoa_parse::find_uoa(area).map(|r| r.is_some()),
-                    None => Err(ParseError::Truncated),
-                };
-                self.count_parse(found);
-            }
-            IPPROTO_OPP => {
-                let mut hdr = [0u8; 64];
-                let avail = skb.len().saturating_sub(ip.header_len).min(hdr.len());
-                let found = match skb.header(ip.header_len, avail, &mut hdr) {
-                    Some(bytes) => uoa_parse::parse_opp_header(bytes, bytes.len())
-                        .and_then(|h| uoa_parse::parse_opp(&bytes[..h.len]))
-                        .map(|(_, real)| real.is_some()),
-                    None => Err(ParseError::Truncated),
-                };
-                self.count_parse(found);
-            }
-            _ => {}
-        }
-    }
-
-    fn ipv6(&self, skb: &mut Skb) {
-        let mut buf = [0u8; IPV6_HDR_LEN];
-        let Some(ip) = skb.header(0, IPV6_HDR_LEN, &mut buf).and_then(|h| Ipv6Header::parse(h).ok()) else {
-            return;
-        };
-        if ip.nexthdr == IPPROTO_UDP {
-            self.stats.inc(Stat::UoaNone);
         }
     }
 }
@@ -265,12 +230,32 @@ impl ProcShow for PercpuStatsFile {
     }
 }
 
+/// `/proc/net/uoa_stats_extra`: what the DPVS layout has no column for,
+/// one "name value" line each.
+struct ExtraStatsFile(Arc<UoaNet>);
+
+impl ProcShow for ExtraStatsFile {
+    fn show(&self, m: &SeqFile) {
+        let uoa = &self.0;
+        seq_print!(m, "malformed {}\n", uoa.stats.read(Stat::UoaMalformed));
+        seq_print!(m, "fragments {}\n", uoa.stats.read(Stat::Fragment));
+        seq_print!(m, "strip_failed {}\n", uoa.stats.read(Stat::StripFailed));
+        seq_print!(m, "mappings_ipv4 {}\n", uoa.v4.len());
+        seq_print!(m, "mappings_ipv6 {}\n", uoa.v6.len());
+        seq_print!(m, "mapping_bytes_ipv4 {}\n", entry_slab_size::<[u8; 4]>());
+        seq_print!(m, "mapping_bytes_ipv6 {}\n", entry_slab_size::<[u8; 16]>());
+    }
+}
+
 /// Everything the module holds in one network namespace. Fields drop in
-/// order: hooks first (no packet reaches `uoa` after), then the files.
+/// order: hooks first (no packet reaches `uoa` after), then the files and
+/// the sweeper, and the tables last.
 pub(crate) struct NetState {
     _hooks: HookRegistration<UoaNet>,
     _stats_file: ProcEntry<StatsFile>,
     _percpu_file: ProcEntry<PercpuStatsFile>,
+    _extra_file: ProcEntry<ExtraStatsFile>,
+    _sweeper: Pin<KBox<PeriodicWork<UoaNet>>>,
     uoa: Arc<UoaNet>,
 }
 
@@ -283,7 +268,7 @@ impl NetState {
     /// dropped in its exit.
     unsafe fn new(net: *mut bindings::net) -> Result<KBox<Self>> {
         let config = Config::from_module_params()?;
-        let uoa = Arc::new(UoaNet { stats: Stats::new()? }, GFP_KERNEL)?;
+        let uoa = Arc::pin_init(UoaNet::new(config), GFP_KERNEL)?;
         // SAFETY: `net` is live (caller); `proc_net` is set before pernet
         // subsystems are initialised and removed after they exit.
         let proc_net = unsafe { (*net).proc_net };
@@ -295,10 +280,22 @@ impl NetState {
         let percpu_file = unsafe {
             ProcEntry::new(proc_net, c_str!("uoa_stats_percpu"), Arc::new(PercpuStatsFile(uoa.clone()), GFP_KERNEL)?)
         }?;
+        // SAFETY: as above.
+        let extra_file = unsafe {
+            ProcEntry::new(proc_net, c_str!("uoa_stats_extra"), Arc::new(ExtraStatsFile(uoa.clone()), GFP_KERNEL)?)
+        }?;
+        let sweeper = PeriodicWork::start(uoa.clone(), config.sweep_period())?;
         // SAFETY: `net` outlives this state (caller).
         let hooks = unsafe { HookRegistration::new(net, config.hook_points(), uoa.clone()) }?;
         Ok(KBox::new(
-            Self { _hooks: hooks, _stats_file: stats_file, _percpu_file: percpu_file, uoa },
+            Self {
+                _hooks: hooks,
+                _stats_file: stats_file,
+                _percpu_file: percpu_file,
+                _extra_file: extra_file,
+                _sweeper: sweeper,
+                uoa,
+            },
             GFP_KERNEL,
         )?)
     }
@@ -318,14 +315,28 @@ impl SockoptGet for Lookup {
             stats.inc(Stat::LookupInvalid);
             return Err(EINVAL);
         }
+        let (mut reader, mut writer) = user.reader_writer();
         let mut map = [0u8; PARAM_MAP_LEN];
-        if user.reader().read_slice(&mut map).is_err() {
+        if reader.read_slice(&mut map).is_err() {
             stats.inc(Stat::LookupInvalid);
             return Err(EFAULT);
         }
-        // No mapping is recorded yet: every well-formed lookup misses.
-        stats.inc(Stat::LookupMiss);
-        Err(ENOENT)
+        let Some(query) = decode_lookup(&map) else {
+            stats.inc(Stat::LookupInvalid);
+            return Err(EINVAL);
+        };
+        let Some(real) = state.uoa.lookup(&query) else {
+            stats.inc(Stat::LookupMiss);
+            return Err(ENOENT);
+        };
+        encode_real(&mut map, &real);
+        if writer.write_slice(&map).is_err() {
+            stats.inc(Stat::LookupInvalid);
+            return Err(EFAULT);
+        }
+        *len = PARAM_MAP_LEN as i32;
+        stats.inc(Stat::LookupSuccess);
+        Ok(())
     }
 }
 

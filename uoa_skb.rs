@@ -7,7 +7,9 @@
 //! A returned slice borrows the skb, so the borrow checker rules out using
 //! header bytes across anything that may move them (which takes `&mut`).
 
-use kernel::{bindings, types::Opaque};
+use kernel::{bindings, error::to_result, prelude::*, types::Opaque};
+
+use crate::uoa_bindings as b;
 
 /// A packet in a netfilter hook; `data` points at the network header.
 #[repr(transparent)]
@@ -61,5 +63,42 @@ impl Skb {
             bindings::skb_copy_bits(self.raw(), offset as i32, buf.as_mut_ptr().cast(), len as i32)
         };
         (ret == 0).then_some(&buf[..len])
+    }
+
+    /// Removes `gap` bytes that follow the first `headers` bytes (the
+    /// network headers), moving the headers forward rather than the
+    /// payload, then lets `edit` rewrite the moved headers (lengths,
+    /// protocol, checksum).
+    ///
+    /// Afterwards the network and transport header offsets point at the
+    /// same headers as before, and a `CHECKSUM_COMPLETE` sum covers the new
+    /// bytes: the old headers and gap are subtracted, the edited headers
+    /// added. On error (no memory to unshare a clone) nothing has changed.
+    pub(crate) fn remove_after_headers(
+        &mut self,
+        headers: usize,
+        gap: usize,
+        edit: impl FnOnce(&mut [u8]),
+    ) -> Result {
+        let total = headers.checked_add(gap).ok_or(EINVAL)?;
+        if total > self.len() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `raw()` is valid; this unshares and linearises the first
+        // `total` bytes (or fails, changing nothing).
+        to_result(unsafe { bindings::skb_ensure_writable(self.raw(), total as u32) })?;
+        // SAFETY: read after `skb_ensure_writable`, which may move the data.
+        let data = unsafe { (*self.raw()).data };
+        // SAFETY: `[data, data + total)` is linear, writable and ours (just
+        // ensured, and `&mut self` is exclusive); the kernel helpers adjust
+        // `skb->csum`, `data`, `len` and the header offsets consistently.
+        unsafe {
+            b::uoa_skb_postpull_rcsum(self.raw(), data.cast(), total as u32);
+            core::ptr::copy(data, data.add(gap), headers);
+            b::uoa_skb_pull_headers(self.raw(), gap as u32);
+            edit(core::slice::from_raw_parts_mut(data.add(gap), headers));
+            b::uoa_skb_postpush_rcsum(self.raw(), data.add(gap).cast(), headers as u32);
+        }
+        Ok(())
     }
 }

@@ -33,10 +33,12 @@ pub(crate) enum Stat {
     UoaMalformed,
     /// Fragments left alone.
     Fragment,
+    /// opp headers that could not be removed (no memory to unshare).
+    StripFailed,
 }
 
 /// Number of counters.
-pub(crate) const STAT_COUNT: usize = Stat::Fragment as usize + 1;
+pub(crate) const STAT_COUNT: usize = Stat::StripFailed as usize + 1;
 
 /// Per-CPU `u64` counters, freed on drop.
 ///

@@ -14,6 +14,8 @@
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/skbuff.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <net/ipv6.h>
 #include <net/net_namespace.h>
 
@@ -26,7 +28,11 @@ u64 uoa_per_cpu_read(u64 __percpu *counters, int cpu, unsigned int idx);
 int uoa_next_possible_cpu(int cpu);
 void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
 void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
-void *uoa_skb_pull(struct sk_buff *skb, unsigned int len);
-void uoa_skb_reset_headers(struct sk_buff *skb, unsigned int transport_offset);
+void uoa_skb_pull_headers(struct sk_buff *skb, unsigned int len);
+void uoa_spin_lock_bh(spinlock_t *lock);
+void uoa_spin_unlock_bh(spinlock_t *lock);
+int uoa_spin_trylock_bh(spinlock_t *lock);
+void uoa_init_delayed_work(struct delayed_work *work, work_func_t fn);
+bool uoa_queue_delayed_work(struct delayed_work *work, unsigned long delay);
 
 #endif /* _UOA_KERNEL_H */

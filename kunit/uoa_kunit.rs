@@ -3,6 +3,8 @@
 //! KUnit suites of the uoa module, compiled in only by `make KUNIT=1`
 //! (`--cfg uoa_kunit`); they run in the kernel when the test build loads.
 
+use kernel::prelude::*;
+
 #[kunit_tests(uoa_params)]
 mod params {
     use crate::{Config, ParamError};

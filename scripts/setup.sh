@@ -148,6 +148,13 @@ build_kernel() {
 
 main() {
 	mkdir -p "$UOA_CACHE"
+	# One set-up at a time per cache: a second caller waits, then finds the
+	# kernel built.
+	exec 9>"$UOA_CACHE/setup.lock"
+	if ! flock -n 9; then
+		step "waiting for another scripts/setup.sh to finish"
+		flock 9
+	fi
 	install_packages
 	install_rust_tools
 	local version hash kdir

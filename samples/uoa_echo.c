@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uoa_echo - an application behind a FullNAT load balancer: a UDP echo
+ * server that prints the real client of each datagram, as the uoa module
+ * reports it, and echoes the payload back.
+ *
+ *   uoa_echo [-6] [-c COUNT] PORT
+ *
+ *   -6        an AF_INET6 socket (dual-stack: IPv4 peers appear as
+ *             ::ffff:a.b.c.d); default AF_INET
+ *   -c COUNT  exit after COUNT datagrams (default: run forever)
+ *
+ * One line per datagram:
+ *   peer ADDR PORT real ADDR PORT len N payload TEXT
+ * with "real - -" when the module knows no client for the peer.
+ */
+#define _GNU_SOURCE /* struct in6_pktinfo */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "uoa.h"
+
+/* Asks the module for the real client of the flow peer -> local. */
+static int uoa_lookup(int fd, const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
+		      char *real, size_t realsz, unsigned *real_port)
+{
+	struct uoa_param_map map;
+	union inet_addr addr;
+	socklen_t len = sizeof(map);
+
+	memset(&map, 0, sizeof(map));
+	map.af = peer->ss_family;
+	if (peer->ss_family == AF_INET) {
+		const struct sockaddr_in *p = (const void *)peer, *l = (const void *)local;
+
+		memcpy(&map.saddr, &p->sin_addr, 4);
+		memcpy(&map.daddr, &l->sin_addr, 4);
+		map.sport = p->sin_port;
+		map.dport = l->sin_port;
+	} else {
+		const struct sockaddr_in6 *p = (const void *)peer, *l = (const void *)local;
+
+		memcpy(&map.saddr, &p->sin6_addr, 16);
+		memcpy(&map.daddr, &l->sin6_addr, 16);
+		map.sport = p->sin6_port;
+		map.dport = l->sin6_port;
+	}
+	if (getsockopt(fd, IPPROTO_IP, UOA_SO_GET_LOOKUP, &map, &len) < 0)
+		return -errno;
+	memcpy(&addr, &map.real_saddr, sizeof(addr));
+	inet_ntop(map.real_af, &addr, real, (socklen_t)realsz);
+	*real_port = ntohs(map.real_sport);
+	return 0;
+}
+
+static void print_addr(const struct sockaddr_storage *ss, char *out, size_t outsz, unsigned *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+
+		inet_ntop(AF_INET, &s->sin_addr, out, (socklen_t)outsz);
+		*port = ntohs(s->sin_port);
+	} else {
+		const struct sockaddr_in6 *s = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, out, (socklen_t)outsz);
+		*port = ntohs(s->sin6_port);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int family = AF_INET, count = -1, opt, fd, one = 1, off = 0;
+	struct sockaddr_storage local, peer;
+	socklen_t alen;
+	char buf[2048], peer_s[INET6_ADDRSTRLEN], real_s[INET6_ADDRSTRLEN];
+	unsigned peer_port, real_port = 0;
+
+	while ((opt = getopt(argc, argv, "6c:")) != -1) {
+		switch (opt) {
+		case '6': family = AF_INET6; break;
+		case 'c': count = atoi(optarg); break;
+		default: goto usage;
+		}
+	}
+	if (argc - optind != 1)
+		goto usage;
+
+	fd = socket(family, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		perror("socket");
+		return 1;
+	}
+	memset(&local, 0, sizeof(local));
+	if (family == AF_INET) {
+		struct sockaddr_in *s = (void *)&local;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons((unsigned short)atoi(argv[optind]));
+		alen = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (void *)&local;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons((unsigned short)atoi(argv[optind]));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		alen = sizeof(*s);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&local, alen) < 0) {
+		perror("bind");
+		return 1;
+	}
+	/* The local address of each datagram: ask for it per packet. */
+	if (family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+
+	while (count != 0) {
+		char cbuf[256];
+		struct iovec iov = { buf, sizeof(buf) - 1 };
+		struct msghdr msg = { &peer, sizeof(peer), &iov, 1, cbuf, sizeof(cbuf), 0 };
+		struct sockaddr_storage dst = local;
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(fd, &msg, 0);
+		int err;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("recvmsg");
+			return 1;
+		}
+		buf[n] = 0;
+		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo *pi = (void *)CMSG_DATA(c);
+
+				((struct sockaddr_in *)&dst)->sin_addr = pi->ipi_addr;
+			} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo *pi = (void *)CMSG_DATA(c);
+
+				((struct sockaddr_in6 *)&dst)->sin6_addr = pi->ipi6_addr;
+			}
+		}
+		print_addr(&peer, peer_s, sizeof(peer_s), &peer_port);
+		err = uoa_lookup(fd, &peer, &dst, real_s, sizeof(real_s), &real_port);
+		if (err)
+			printf("peer %s %u real - - len %zd payload %s\n", peer_s, peer_port, n, buf);
+		else
+			printf("peer %s %u real %s %u len %zd payload %s\n", peer_s, peer_port, real_s,
+			       real_port, n, buf);
+		fflush(stdout);
+		sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&peer, msg.msg_namelen);
+		if (count > 0)
+			count--;
+	}
+	return 0;
+
+usage:
+	fprintf(stderr, "usage: %s [-6] [-c COUNT] PORT\n", argv[0]);
+	return 1;
+}

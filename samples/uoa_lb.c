@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uoa_lb - a FullNAT load balancer's side of UOA, for tests and demos:
+ * sends UDP datagrams from SRC (the balancer's local address) to DST (the
+ * real server) that carry CLIENT (the real client) as a UOA, from a raw
+ * socket, in any of the modes a balancer uses.
+ *
+ *   uoa_lb -m MODE -c CLIENT_IP:PORT -s SRC_IP:PORT -d DST_IP:PORT
+ *          [-n COUNT] [-t PAYLOAD] [-S] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]
+ *
+ *   -m ipo   IPv4 option (SRC and DST IPv4)
+ *   -m opp   private protocol 248 over IPv4 or IPv6 (by SRC/DST family);
+ *            an IPv6 CLIENT with IPv4 SRC/DST is NAT64
+ *   -m none  plain UDP, no UOA
+ *   -S       standalone: first an empty datagram with the UOA only, then
+ *            the payload as plain UDP
+ *   -n       datagrams to send (default 1); -t payload (default "hello")
+ *
+ * Malformed packets, for tests:
+ *   -L OPTLEN  write OPTLEN as the UOA option's length byte
+ *   -O OPPLEN  write OPPLEN as the opp header's length field
+ *   -V VER     write VER as the opp version
+ *   -T BYTES   send only the first BYTES bytes of the packet
+ *
+ * Addresses: 10.0.0.1:53 or [fd00::1]:53.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "uoa.h"
+
+struct endpoint {
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+};
+
+static int parse_endpoint(const char *s, struct endpoint *e)
+{
+	char buf[128];
+	const char *colon = strrchr(s, ':');
+	size_t n;
+
+	if (!colon || (n = (size_t)(colon - s)) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	e->port = (uint16_t)atoi(colon + 1);
+	if (buf[0] == '[' && n > 2 && buf[n - 1] == ']') {
+		buf[n - 1] = 0;
+		e->family = AF_INET6;
+		return inet_pton(AF_INET6, buf + 1, e->addr) == 1 ? 0 : -1;
+	}
+	e->family = AF_INET;
+	return inet_pton(AF_INET, buf, e->addr) == 1 ? 0 : -1;
+}
+
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (; len > 1; p += 2, len -= 2)
+		sum += (uint32_t)p[0] << 8 | p[1];
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The UDP header and payload, checksummed as plain UDP from src to dst. */
+static size_t build_udp(uint8_t *out, const struct endpoint *src, const struct endpoint *dst,
+			const char *payload, size_t plen)
+{
+	size_t alen = src->family == AF_INET ? 4 : 16, len = 8 + plen;
+	uint32_t sum = 0;
+	uint16_t csum;
+
+	out[0] = src->port >> 8;
+	out[1] = src->port & 0xff;
+	out[2] = dst->port >> 8;
+	out[3] = dst->port & 0xff;
+	out[4] = len >> 8;
+	out[5] = len & 0xff;
+	out[6] = out[7] = 0;
+	memcpy(out + 8, payload, plen);
+	sum = sum16(src->addr, alen, sum);
+	sum = sum16(dst->addr, alen, sum);
+	sum += IPPROTO_UDP + (uint32_t)len;
+	sum = sum16(out, len, sum);
+	csum = fold(sum);
+	if (csum == 0)
+		csum = 0xffff;
+	out[6] = csum >> 8;
+	out[7] = csum & 0xff;
+	return len;
+}
+
+/* The UOA option for client, with its length byte set to optlen (0: the
+ * right one); returns the bytes the option area takes (multiple of 4). */
+static size_t build_uoa(uint8_t *out, size_t room, const struct endpoint *client, int optlen)
+{
+	size_t real = client->family == AF_INET ? IPOLEN_UOA_IPV4 : IPOLEN_UOA_IPV6;
+	size_t len = optlen > 0 && (size_t)optlen > real ? (size_t)optlen : real;
+
+	len = (len + 3) & ~(size_t)3;
+	if (len > room)
+		len = room;
+	memset(out, 0, len);
+	out[0] = IPOPT_UOA;
+	out[1] = optlen > 0 ? (uint8_t)optlen : (uint8_t)real;
+	out[2] = client->port >> 8;
+	out[3] = client->port & 0xff;
+	memcpy(out + 4, client->addr, real - 4);
+	return len;
+}
+
+struct packet {
+	uint8_t buf[2048];
+	size_t len;
+};
+
+static void ipv4_header(uint8_t *h, size_t hlen, size_t total, uint8_t proto,
+			const struct endpoint *src, const struct endpoint *dst)
+{
+	h[0] = 0x40 | (uint8_t)(hlen / 4);
+	h[1] = 0;
+	h[2] = total >> 8;
+	h[3] = total & 0xff;
+	h[4] = h[5] = 0;
+	h[6] = 0x40; /* DF */
+	h[7] = 0;
+	h[8] = 64;
+	h[9] = proto;
+	h[10] = h[11] = 0;
+	memcpy(h + 12, src->addr, 4);
+	memcpy(h + 16, dst->addr, 4);
+	/* The kernel fills the checksum of IP_HDRINCL packets. */
+}
+
+static void ipv6_header(uint8_t *h, size_t payload, uint8_t nexthdr,
+			const struct endpoint *src, const struct endpoint *dst)
+{
+	memset(h, 0, 40);
+	h[0] = 0x60;
+	h[4] = payload >> 8;
+	h[5] = payload & 0xff;
+	h[6] = nexthdr;
+	h[7] = 64;
+	memcpy(h + 8, src->addr, 16);
+	memcpy(h + 24, dst->addr, 16);
+}
+
+struct options {
+	const char *mode;
+	int optlen, opplen, oppver;
+};
+
+static int build(struct packet *p, const struct options *o, const struct endpoint *client,
+		 const struct endpoint *src, const struct endpoint *dst, const char *payload)
+{
+	uint8_t udp[1600], area[40];
+	size_t ulen = build_udp(udp, src, dst, payload, strlen(payload)), alen;
+	int v4 = src->family == AF_INET;
+	size_t ihl = v4 ? 20 : 40;
+
+	if (!strcmp(o->mode, "none")) {
+		if (v4)
+			ipv4_header(p->buf, 20, 20 + ulen, IPPROTO_UDP, src, dst);
+		else
+			ipv6_header(p->buf, ulen, IPPROTO_UDP, src, dst);
+		memcpy(p->buf + ihl, udp, ulen);
+		p->len = ihl + ulen;
+		return 0;
+	}
+	if (!strcmp(o->mode, "ipo")) {
+		if (!v4)
+			return -1;
+		alen = build_uoa(area, sizeof(area), client, o->optlen);
+		ipv4_header(p->buf, 20 + alen, 20 + alen + ulen, IPPROTO_UDP, src, dst);
+		memcpy(p->buf + 20, area, alen);
+		memcpy(p->buf + 20 + alen, udp, ulen);
+		p->len = 20 + alen + ulen;
+		return 0;
+	}
+	if (!strcmp(o->mode, "opp")) {
+		uint8_t *opp = p->buf + ihl;
+		size_t opplen;
+
+		alen = build_uoa(area, sizeof(area), client, o->optlen);
+		opplen = 4 + alen;
+		opp[0] = (uint8_t)((o->oppver >= 0 ? o->oppver :
+				   client->family == AF_INET ? OPPHDR_IPV4_VERSION : OPPHDR_IPV6_VERSION) << 4);
+		opp[1] = IPPROTO_UDP;
+		opp[2] = (o->opplen >= 0 ? o->opplen : (int)opplen) >> 8;
+		opp[3] = (o->opplen >= 0 ? o->opplen : (int)opplen) & 0xff;
+		memcpy(opp + 4, area, alen);
+		memcpy(opp + opplen, udp, ulen);
+		if (v4)
+			ipv4_header(p->buf, 20, 20 + opplen + ulen, IPPROTO_OPT, src, dst);
+		else
+			ipv6_header(p->buf, opplen + ulen, IPPROTO_OPT, src, dst);
+		p->len = ihl + opplen + ulen;
+		return 0;
+	}
+	return -1;
+}
+
+static int send_packet(int fd, const struct packet *p, const struct endpoint *dst, size_t truncate)
+{
+	size_t len = truncate && truncate < p->len ? truncate : p->len;
+	ssize_t n;
+
+	if (dst->family == AF_INET) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+
+		memcpy(&sin.sin_addr, dst->addr, 4);
+		n = sendto(fd, p->buf, len, 0, (struct sockaddr *)&sin, sizeof(sin));
+	} else {
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+		memcpy(&sin6.sin6_addr, dst->addr, 16);
+		n = sendto(fd, p->buf, len, 0, (struct sockaddr *)&sin6, sizeof(sin6));
+	}
+	if (n < 0) {
+		perror("sendto");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .mode = NULL, .optlen = 0, .opplen = -1, .oppver = -1 };
+	struct endpoint client = { 0 }, src = { 0 }, dst = { 0 };
+	const char *payload = "hello";
+	int count = 1, standalone = 0, opt, fd, one = 1, i;
+	size_t truncate = 0;
+	struct packet p;
+
+	while ((opt = getopt(argc, argv, "m:c:s:d:n:t:SL:O:V:T:")) != -1) {
+		switch (opt) {
+		case 'm': o.mode = optarg; break;
+		case 'c': if (parse_endpoint(optarg, &client)) goto usage; break;
+		case 's': if (parse_endpoint(optarg, &src)) goto usage; break;
+		case 'd': if (parse_endpoint(optarg, &dst)) goto usage; break;
+		case 'n': count = atoi(optarg); break;
+		case 't': payload = optarg; break;
+		case 'S': standalone = 1; break;
+		case 'L': o.optlen = atoi(optarg); break;
+		case 'O': o.opplen = atoi(optarg); break;
+		case 'V': o.oppver = atoi(optarg); break;
+		case 'T': truncate = (size_t)atoi(optarg); break;
+		default: goto usage;
+		}
+	}
+	if (!o.mode || !src.family || !dst.family || src.family != dst.family ||
+	    (strcmp(o.mode, "none") && !client.family))
+		goto usage;
+
+	fd = socket(dst.family, SOCK_RAW, IPPROTO_RAW);
+	if (fd < 0) {
+		perror("socket");
+		return 1;
+	}
+	if (dst.family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof(one)) < 0) {
+		perror("IPV6_HDRINCL");
+		return 1;
+	}
+	for (i = 0; i < count; i++) {
+		if (standalone) {
+			/* The UOA alone in an empty datagram, then plain UDP. */
+			if (build(&p, &o, &client, &src, &dst, "") || send_packet(fd, &p, &dst, 0))
+				goto usage;
+			struct options plain = o;
+
+			plain.mode = "none";
+			if (build(&p, &plain, &client, &src, &dst, payload) || send_packet(fd, &p, &dst, truncate))
+				return 1;
+			continue;
+		}
+		if (build(&p, &o, &client, &src, &dst, payload))
+			goto usage;
+		if (send_packet(fd, &p, &dst, truncate))
+			return 1;
+	}
+	return 0;
+
+usage:
+	fprintf(stderr, "usage: %s -m ipo|opp|none -c CLIENT:PORT -s SRC:PORT -d DST:PORT "
+		"[-n COUNT] [-t PAYLOAD] [-S] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]\n", argv[0]);
+	return 1;
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uoa_lookup - ask the uoa module for the real client of a UDP flow, the
+ * way an application does (getsockopt UOA_SO_GET_LOOKUP on a UDP socket).
+ * Works in the network namespace it runs in.
+ *
+ *   uoa_lookup [-6] [-l LEN] [-f] SADDR SPORT [DADDR DPORT]
+ *
+ *   SADDR SPORT  the peer as the application sees it (the balancer)
+ *   DADDR DPORT  the local address and port (default: any, 0)
+ *   -6           ask through an AF_INET6 socket (default AF_INET)
+ *   -l LEN       pass LEN as the option length (default 58)
+ *   -f           pass an invalid buffer pointer
+ *
+ * Prints "REAL_ADDR REAL_PORT" and exits 0, or prints the errno name
+ * (ENOENT, EINVAL, EFAULT, ...) and exits 2; exits 1 on usage errors.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "uoa.h"
+
+static int parse_addr(const char *s, union inet_addr *a, __u16 *af)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, &a->in) == 1) {
+		*af = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a->in6) == 1) {
+		*af = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case ENOENT: return "ENOENT";
+	case EINVAL: return "EINVAL";
+	case EFAULT: return "EFAULT";
+	case ENOPROTOOPT: return "ENOPROTOOPT";
+	default: return strerror(e);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct uoa_param_map map;
+	union inet_addr saddr, daddr, real_addr;
+	socklen_t len = sizeof(map);
+	int family = AF_INET, bad_pointer = 0, opt, fd;
+	__u16 saf, daf;
+	char real[INET6_ADDRSTRLEN];
+
+	while ((opt = getopt(argc, argv, "6l:f")) != -1) {
+		switch (opt) {
+		case '6': family = AF_INET6; break;
+		case 'l': len = (socklen_t)atoi(optarg); break;
+		case 'f': bad_pointer = 1; break;
+		default: goto usage;
+		}
+	}
+	if (argc - optind != 2 && argc - optind != 4)
+		goto usage;
+
+	/* The struct is packed: fill it by value and memcpy, never by pointer. */
+	memset(&map, 0, sizeof(map));
+	memset(&daddr, 0, sizeof(daddr));
+	if (parse_addr(argv[optind], &saddr, &saf) < 0)
+		goto usage;
+	map.af = saf;
+	map.sport = htons((unsigned short)atoi(argv[optind + 1]));
+	if (argc - optind == 4) {
+		if (parse_addr(argv[optind + 2], &daddr, &daf) < 0 || daf != saf)
+			goto usage;
+		map.dport = htons((unsigned short)atoi(argv[optind + 3]));
+	}
+	memcpy(&map.saddr, &saddr, sizeof(saddr));
+	memcpy(&map.daddr, &daddr, sizeof(daddr));
+
+	fd = socket(family, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		perror("socket");
+		return 1;
+	}
+	if (getsockopt(fd, IPPROTO_IP, UOA_SO_GET_LOOKUP,
+		       bad_pointer ? (void *)16 : (void *)&map, &len) < 0) {
+		printf("%s\n", errno_name(errno));
+		return 2;
+	}
+	if (len != sizeof(map)) {
+		printf("bad length %u\n", (unsigned)len);
+		return 1;
+	}
+	memcpy(&real_addr, &map.real_saddr, sizeof(real_addr));
+	inet_ntop(map.real_af, &real_addr, real, sizeof(real));
+	printf("%s %u\n", real, ntohs(map.real_sport));
+	return 0;
+
+usage:
+	fprintf(stderr, "usage: %s [-6] [-l LEN] [-f] SADDR SPORT [DADDR DPORT]\n", argv[0]);
+	return 1;
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs every uoa-rs test, setting everything up first:
+#   1. host: cargo test of the pure parser (unit and property tests);
+#   2. build: uoa.ko, the KUnit build, the samples (the C header's layout
+#      asserts are checked by compiling them);
+#   3. KUnit: loads the test build in the guest, parses the KTAP output with
+#      the kernel's tools/testing/kunit/kunit.py;
+#   4. end-to-end: tests/e2e/run.sh in the guest (namespaces, veth, real
+#      packets, lookups, unload).
+# Ends with "N passed, N failed" and exits non-zero if anything failed.
+# Logs are kept in build/test-results/.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$UOA_ROOT"
+
+results="$UOA_ROOT/build/test-results"
+passed=0 failed=0
+
+# count STAGE PASSED FAILED RC: adds a stage's counts; a stage that failed
+# without reporting any failed test counts as one failure.
+count() {
+	local stage=$1 p=${2:-0} f=${3:-0} rc=$4
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	passed=$((passed + p))
+	failed=$((failed + f))
+	step "$stage: $p passed, $f failed"
+}
+
+summary() {
+	echo
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+	exit
+}
+
+bash scripts/setup.sh || die "set-up failed"
+rm -rf "$results"
+mkdir -p "$results"
+kdir=$(uoa_kdir)
+
+step "host: cargo test (uoa_parse.rs)"
+(cd tests/host && cargo test 2>&1) | tee "$results/host.log" | grep -E '^test result|FAILED|panicked'
+rc=${PIPESTATUS[0]}
+count host \
+	"$(awk '/^test result/ {s += $4} END {print s + 0}' "$results/host.log")" \
+	"$(awk '/^test result/ {s += $6} END {print s + 0}' "$results/host.log")" "$rc"
+
+step "build: uoa.ko, KUnit build, samples"
+{ make && make KUNIT=1 && make -C samples; } >"$results/build.log" 2>&1
+rc=$?
+if [ $rc -ne 0 ]; then
+	tail -n 30 "$results/build.log"
+	count build 0 1 $rc
+	summary
+fi
+count build 1 0 0
+
+step "KUnit: test build in the guest"
+bash scripts/qemu-run.sh --quiet --timeout 300 --out "$results/kunit" -- \
+	bash -c 'dmesg -C; insmod build/kunit/uoa.ko; rc=$?; dmesg > /run/uoa/kunit.log; rmmod uoa; exit $rc'
+rc=$?
+if [ -s "$results/kunit/kunit.log" ]; then
+	python3 "$kdir/tools/testing/kunit/kunit.py" parse "$results/kunit/kunit.log" >"$results/kunit.txt" 2>&1
+	prc=$?
+	[ $rc -eq 0 ] && rc=$prc
+	grep -E 'PASSED|FAILED|SKIPPED|CRASHED|Testing complete|ERROR' "$results/kunit.txt" | sed 's/^\[[0-9:]*\] //'
+else
+	tail -n 40 "$results/kunit/console.log"
+fi
+line=$(grep 'Testing complete' "$results/kunit.txt" 2>/dev/null)
+count KUnit \
+	"$(sed -n 's/.*passed: \([0-9]*\).*/\1/p' <<<"$line")" \
+	"$(sed -n 's/.*failed: \([0-9]*\).*/\1/p' <<<"$line")" "$rc"
+
+step "end-to-end: tests/e2e/run.sh in the guest"
+bash scripts/qemu-run.sh --quiet --timeout 600 --out "$results/e2e" -- \
+	bash -c 'bash tests/e2e/run.sh > /run/uoa/e2e.tap 2>&1'
+rc=$?
+if [ -s "$results/e2e/e2e.tap" ]; then
+	cat "$results/e2e/e2e.tap"
+else
+	tail -n 40 "$results/e2e/console.log"
+fi
+line=$(grep '^e2e: ' "$results/e2e/e2e.tap" 2>/dev/null)
+count e2e \
+	"$(sed -n 's/^e2e: \([0-9]*\) passed.*/\1/p' <<<"$line")" \
+	"$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")" "$rc"
+
+summary

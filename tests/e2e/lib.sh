@@ -1,0 +1,84 @@
+# shellcheck shell=bash
+# Helpers for the end-to-end tests; sourced by run.sh inside the guest.
+#
+# Topology (each a network namespace, veth between them):
+#   uoa-lb  10.0.1.1 fd00:1::1  --  uoa-rs  10.0.1.2 fd00:1::2
+#   uoa-lb2 10.0.1.1 fd00:1::1  --  uoa-rs2 10.0.1.2 fd00:1::2  (same addresses)
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MODULE=${UOA_MODULE:-$ROOT/uoa.ko}
+LOOKUP=$ROOT/samples/uoa_lookup
+
+LB_IP=10.0.1.1 RS_IP=10.0.1.2 LB_IP6=fd00:1::1 RS_IP6=fd00:1::2
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+in_ns() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# A pair of namespaces joined by veth, with IPv4 and IPv6 addresses.
+make_pair() {
+	local lb=$1 rs=$2
+	ip netns add "$lb"
+	ip netns add "$rs"
+	ip -n "$lb" link add veth0 type veth peer name veth0 netns "$rs"
+	ip -n "$lb" addr add "$LB_IP/24" dev veth0
+	ip -n "$rs" addr add "$RS_IP/24" dev veth0
+	ip -n "$lb" addr add "$LB_IP6/64" dev veth0 nodad
+	ip -n "$rs" addr add "$RS_IP6/64" dev veth0 nodad
+	for ns in "$lb" "$rs"; do
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link set veth0 up
+	done
+}
+
+remove_namespaces() {
+	local ns
+	for ns in $(ip netns list | awk '/^uoa-/ {print $1}'); do
+		ip netns del "$ns"
+	done
+}
+
+# stat NS COLUMN: a column of /proc/net/uoa_stats in NS ("-": the initial
+# namespace); 1 = Success, 2 = Miss, 3 = Invalid, 4 = Got, 5 = None,
+# 6 = Saved, 7 = Ack-Fail.
+stat() {
+	if [ "$1" = - ]; then
+		awk -v c="$2" 'NR == 2 {print $c}' /proc/net/uoa_stats
+	else
+		in_ns "$1" awk -v c="$2" 'NR == 2 {print $c}' /proc/net/uoa_stats
+	fi
+}
+
+# expect_stat WHAT NS COLUMN WANT: waits up to 3 s for the counter to reach
+# WANT (packets may wait for neighbour discovery), then compares.
+expect_stat() {
+	local what=$1 ns=$2 col=$3 want=$4 i
+	for i in $(seq 30); do
+		[ "$(stat "$ns" "$col")" = "$want" ] && break
+		sleep 0.1
+	done
+	expect_eq "$what" "$(stat "$ns" "$col")" "$want"
+}
+
+# send_udp NS ADDR PORT COUNT: COUNT plain datagrams from NS.
+send_udp() {
+	local ns=$1 addr=$2 port=$3 count=$4
+	in_ns "$ns" bash -c "for i in \$(seq $count); do echo hello > /dev/udp/$addr/$port; done"
+}
+
+# Kernel log lines that mean something went wrong in the kernel.
+kernel_trouble() {
+	dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|UBSAN|KASAN|kmemleak|RCU.*stall|refcount_t:' || true
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The packet path and the lookup of one network namespace, in safe Rust on
+//! top of the wrappers: find the UOA, record the mapping, remove the opp
+//! header so the stack delivers plain UDP.
+//!
+//! Plain UDP without IPv4 options costs a header read, two compares and a
+//! counter; everything else is off that path.
+
+use kernel::prelude::*;
+
+use crate::{
+    uoa_netfilter::PacketHandler,
+    uoa_parse::{
+        self, find_uoa, ipv4_header_checksum, ipv6_transport, parse_opp, parse_opp_header, udp_ports,
+        Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, IPPROTO_OPP, IPPROTO_UDP,
+        IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_HDR_LEN,
+    },
+    uoa_skb::Skb,
+    uoa_stats::{Stat, Stats},
+    uoa_table::{jiffies, Addr, FlowKey, Table},
+    uoa_work::Periodic,
+    Config,
+};
+
+/// Longest opp header (with options) this module reads; a longer one is
+/// counted as malformed and left alone. The load balancer sends 12 or 24.
+const OPP_MAX_LEN: usize = 64;
+/// How much of an IPv6 packet the extension header walk looks at.
+const IPV6_WALK_LEN: usize = 256;
+
+/// What one namespace's hooks, lookups, sweeper and /proc files share.
+#[pin_data]
+pub(crate) struct UoaNet {
+    pub(crate) stats: Stats,
+    #[pin]
+    pub(crate) v4: Table<[u8; 4]>,
+    #[pin]
+    pub(crate) v6: Table<[u8; 16]>,
+    /// Mapping lifetime, jiffies.
+    timeout: u64,
+    debug: bool,
+}
+
+impl UoaNet {
+    /// Empty state for one namespace.
+    pub(crate) fn new(config: Config) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            stats: Stats::new()?,
+            v4 <- Table::new(config.map_tab_bits),
+            v6 <- Table::new(config.map_tab_bits),
+            timeout: kernel::time::msecs_to_jiffies(config.map_timeout_secs * 1000) as u64,
+            debug: config.debug,
+        }? Error)
+    }
+
+    /// Stores a mapping seen in a packet.
+    fn record<A: Addr>(&self, table: &Table<A>, key: FlowKey<A>, real: RealAddr) {
+        self.stats.inc(Stat::UoaGot);
+        let now = jiffies();
+        if table.insert(key, real, now, now.wrapping_add(self.timeout)).is_ok() {
+            self.stats.inc(Stat::UoaSaved);
+            if self.debug && crate::net_ratelimit() {
+                pr_info!("{:?}:{} -> {:?}:{} real client {:?}\n", key.saddr, key.sport, key.daddr, key.dport, real);
+            }
+        }
+    }
+
+    fn malformed(&self) {
+        self.stats.inc(Stat::UoaMalformed);
+    }
+
+    /// IPv4 with options: a UOA option among them, kept in the packet.
+    fn ipv4_option(&self, skb: &Skb, ip: &Ipv4Header) {
+        let mut area = [0u8; 40];
+        let real = match skb.header(IPV4_HDR_LEN, ip.header_len - IPV4_HDR_LEN, &mut area).map(find_uoa) {
+            Some(Ok(Some(real))) => real,
+            Some(Ok(None)) => return self.stats.inc(Stat::UoaNone),
+            _ => return self.malformed(),
+        };
+        let mut udp = [0u8; 4];
+        let Some(Ok((sport, dport))) = skb.header(ip.header_len, 4, &mut udp).map(udp_ports) else {
+            return self.malformed();
+        };
+        self.record(&self.v4, FlowKey { saddr: ip.saddr, daddr: ip.daddr, sport, dport }, real);
+    }
+
+    /// Reads and validates the opp header at `offset`, with the UDP ports
+    /// after it. `end` is where the packet's payload ends.
+    fn read_opp(&self, skb: &Skb, offset: usize, end: usize) -> Option<(usize, Option<RealAddr>, u16, u16)> {
+        let mut fixed = [0u8; OPP_HDR_LEN];
+        let avail = end.saturating_sub(offset);
+        let parsed = skb
+            .header(offset, OPP_HDR_LEN, &mut fixed)
+            .map(|h| parse_opp_header(h, avail))
+            .and_then(|h| h.ok())
+            .filter(|h| h.len <= OPP_MAX_LEN)
+            .and_then(|h| {
+                let mut buf = [0u8; OPP_MAX_LEN];
+                skb.header(offset, h.len, &mut buf).and_then(|opp| parse_opp(opp).ok())
+            });
+        let Some((opp, real)) = parsed else {
+            self.malformed();
+            return None;
+        };
+        let mut udp = [0u8; 4];
+        let Some(Ok((sport, dport))) = skb.header(offset + opp.len, 4, &mut udp).map(udp_ports) else {
+            self.malformed();
+            return None;
+        };
+        Some((opp.len, real, sport, dport))
+    }
+
+    fn ipv4_opp(&self, skb: &mut Skb, ip: &Ipv4Header) {
+        if ip.fragment {
+            return self.stats.inc(Stat::Fragment);
+        }
+        let end = ip.total_len.min(skb.len());
+        let Some((opp_len, real, sport, dport)) = self.read_opp(skb, ip.header_len, end) else {
+            return;
+        };
+        match real {
+            Some(real) => self.record(&self.v4, FlowKey { saddr: ip.saddr, daddr: ip.daddr, sport, dport }, real),
+            None => self.stats.inc(Stat::UoaNone),
+        }
+        let total_len = (ip.total_len - opp_len) as u16;
+        let stripped = skb.remove_after_headers(ip.header_len, opp_len, |hdr| {
+            hdr[9] = IPPROTO_UDP;
+            hdr[2..4].copy_from_slice(&total_len.to_be_bytes());
+            let csum = ipv4_header_checksum(hdr);
+            hdr[10..12].copy_from_slice(&csum.to_be_bytes());
+        });
+        if stripped.is_err() {
+            self.stats.inc(Stat::StripFailed);
+        }
+    }
+
+    fn ipv6_opp(&self, skb: &mut Skb, ip: &Ipv6Header, nexthdr_offset: usize, offset: usize) {
+        let end = (IPV6_HDR_LEN + ip.payload_len).min(skb.len());
+        let Some((opp_len, real, sport, dport)) = self.read_opp(skb, offset, end) else {
+            return;
+        };
+        match real {
+            Some(real) => self.record(&self.v6, FlowKey { saddr: ip.saddr, daddr: ip.daddr, sport, dport }, real),
+            None => self.stats.inc(Stat::UoaNone),
+        }
+        let payload_len = (ip.payload_len - opp_len) as u16;
+        let stripped = skb.remove_after_headers(offset, opp_len, |hdr| {
+            hdr[nexthdr_offset] = IPPROTO_UDP;
+            hdr[4..6].copy_from_slice(&payload_len.to_be_bytes());
+        });
+        if stripped.is_err() {
+            self.stats.inc(Stat::StripFailed);
+        }
+    }
+
+    /// The real client of a flow, as the lookup asks; refreshes the mapping.
+    pub(crate) fn lookup(&self, query: &LookupQuery) -> Option<RealAddr> {
+        let now = jiffies();
+        let refresh = now.wrapping_add(self.timeout);
+        match *query {
+            LookupQuery::V4 { saddr, daddr, sport, dport } => {
+                self.v4.lookup(&FlowKey { saddr, daddr, sport, dport }, now, refresh)
+            }
+            LookupQuery::V6 { saddr, daddr, sport, dport } => {
+                // A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d.
+                match (uoa_parse::v4_mapped(&saddr), uoa_parse::v4_mapped(&daddr)) {
+                    (Some(s4), d4) if d4.is_some() || daddr == [0; 16] => self.v4.lookup(
+                        &FlowKey { saddr: s4, daddr: d4.unwrap_or([0; 4]), sport, dport },
+                        now,
+                        refresh,
+                    ),
+                    _ => self.v6.lookup(&FlowKey { saddr, daddr, sport, dport }, now, refresh),
+                }
+            }
+        }
+    }
+}
+
+impl PacketHandler for UoaNet {
+    fn ipv4(&self, skb: &mut Skb) {
+        let mut buf = [0u8; IPV4_HDR_LEN];
+        let Some(ip) = skb.header(0, IPV4_HDR_LEN, &mut buf).and_then(|h| Ipv4Header::parse(h).ok()) else {
+            return;
+        };
+        match ip.protocol {
+            IPPROTO_UDP if ip.header_len == IPV4_HDR_LEN => self.stats.inc(Stat::UoaNone),
+            IPPROTO_UDP => self.ipv4_option(skb, &ip),
+            IPPROTO_OPP => self.ipv4_opp(skb, &ip),
+            _ => {}
+        }
+    }
+
+    fn ipv6(&self, skb: &mut Skb) {
+        let mut buf = [0u8; IPV6_HDR_LEN];
+        let Some(ip) = skb.header(0, IPV6_HDR_LEN, &mut buf).and_then(|h| Ipv6Header::parse(h).ok()) else {
+            return;
+        };
+        match ip.nexthdr {
+            IPPROTO_UDP => return self.stats.inc(Stat::UoaNone),
+            // opp, or extension headers that may precede it.
+            IPPROTO_OPP | 0 | 43 | 44 | 51 | 60 => {}
+            _ => return,
+        }
+        let mut window = [0u8; IPV6_WALK_LEN];
+        let seen = skb.len().min(IPV6_WALK_LEN);
+        let walk = skb.header(0, seen, &mut window).map(ipv6_transport);
+        match walk {
+            Some(Ok(Ipv6Transport::Udp { .. })) => self.stats.inc(Stat::UoaNone),
+            Some(Ok(Ipv6Transport::Fragment)) => self.stats.inc(Stat::Fragment),
+            Some(Ok(Ipv6Transport::Opp { nexthdr_offset, offset })) => {
+                self.ipv6_opp(skb, &ip, nexthdr_offset, offset)
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Periodic for UoaNet {
+    fn run(&self) {
+        let now = jiffies();
+        self.v4.sweep(now);
+        self.v6.sweep(now);
+    }
+}

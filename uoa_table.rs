@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The mapping table of one network namespace: the flow a UOA packet
+//! arrived on, `(saddr, daddr, sport, dport)`, to its real client.
+//!
+//! One table per address family (`Table<[u8; 4]>`, `Table<[u8; 16]>`), so an
+//! IPv4 entry stays small. Buckets are singly linked RCU lists:
+//! - lookups (process context, `getsockopt`) take no lock, only the RCU read
+//!   lock, and refresh an entry's expiry with one atomic store;
+//! - writers (softirq packets, the sweeper) take the bucket's lock stripe
+//!   with bottom halves disabled, publish with release stores, and free
+//!   replaced or expired entries after a grace period (`kvfree_call_rcu`);
+//! - an entry never changes once published, except its expiry: an update
+//!   replaces the whole entry, so a reader never sees half of one.
+//! There are no per-entry timers: expired entries are skipped by lookups,
+//! unlinked when a writer passes them, and swept periodically.
+//!
+//! The hash covers `(saddr, sport, dport)` only, so a lookup with the
+//! wildcard (all zero) `daddr` finds its bucket too; it is keyed with a
+//! random seed per table, so remote senders cannot aim at one bucket.
+
+use core::ptr;
+
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::{
+        atomic::{Acquire, Atomic, Relaxed, Release},
+        rcu,
+    },
+};
+
+use crate::{uoa_parse::RealAddr, uoa_sync::SpinLockBh};
+
+/// An IP address as stored in the table, network order bytes.
+pub(crate) trait Addr: Copy + Eq + Send + Sync + core::fmt::Debug + 'static {
+    /// The all-zero address (wildcard in lookups).
+    const UNSPECIFIED: Self;
+    /// The address folded into 64 bits for hashing.
+    fn fold(&self) -> u64;
+}
+
+impl Addr for [u8; 4] {
+    const UNSPECIFIED: Self = [0; 4];
+    fn fold(&self) -> u64 {
+        u64::from(u32::from_ne_bytes(*self))
+    }
+}
+
+impl Addr for [u8; 16] {
+    const UNSPECIFIED: Self = [0; 16];
+    fn fold(&self) -> u64 {
+        let w = |i: usize| u64::from_ne_bytes([
+            self[i], self[i + 1], self[i + 2], self[i + 3], self[i + 4], self[i + 5], self[i + 6], self[i + 7],
+        ]);
+        w(0) ^ w(8).rotate_left(29)
+    }
+}
+
+/// A UDP flow as it reaches the real server. Ports in host order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FlowKey<A: Addr> {
+    /// Packet source: the load balancer's local address.
+    pub(crate) saddr: A,
+    /// Packet destination: the real server's address.
+    pub(crate) daddr: A,
+    /// Source port.
+    pub(crate) sport: u16,
+    /// Destination port.
+    pub(crate) dport: u16,
+}
+
+impl<A: Addr> FlowKey<A> {
+    /// Whether this stored key answers `query` (whose `daddr` may be the
+    /// wildcard).
+    fn answers(&self, query: &FlowKey<A>) -> bool {
+        self.saddr == query.saddr
+            && self.sport == query.sport
+            && self.dport == query.dport
+            && (query.daddr == A::UNSPECIFIED || self.daddr == query.daddr)
+    }
+}
+
+/// One mapping. Immutable once published but for `expires`.
+#[repr(C)]
+struct Entry<A: Addr> {
+    next: Atomic<*mut Entry<A>>,
+    /// In jiffies.
+    expires: Atomic<u64>,
+    key: FlowKey<A>,
+    real: RealAddr,
+    rcu: bindings::kvfree_rcu_head,
+}
+
+/// Bytes of kernel memory one mapping of this family takes (the slab object
+/// its `kmalloc` comes from).
+pub(crate) fn entry_slab_size<A: Addr>() -> usize {
+    core::mem::size_of::<Entry<A>>().next_power_of_two().max(8)
+}
+
+/// The current time in jiffies.
+pub(crate) fn jiffies() -> u64 {
+    // SAFETY: `jiffies` is always valid to read; a volatile read, as C's
+    // `READ_ONCE(jiffies)`.
+    unsafe { core::ptr::read_volatile(&raw const bindings::jiffies) as u64 }
+}
+
+/// Whether jiffies time `t` has passed at `now` (wrap-safe, `time_after_eq`).
+pub(crate) fn expired(t: u64, now: u64) -> bool {
+    now.wrapping_sub(t) as i64 >= 0
+}
+
+/// Lock stripes per table: writers to different stripes do not contend.
+const LOCK_STRIPES: usize = 64;
+
+/// What an insert did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// A new mapping.
+    New,
+    /// The mapping of the same flow was replaced.
+    Replaced,
+}
+
+/// The table of one address family in one namespace.
+///
+/// # Invariants
+///
+/// Every non-null pointer reachable from `buckets` is a live `Entry` made by
+/// `KBox::into_raw`, reachable from exactly one link; entries unlinked are
+/// freed only after an RCU grace period. `buckets.len()` is a power of two.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Table<A: Addr> {
+    #[pin]
+    locks: [SpinLockBh<()>; LOCK_STRIPES],
+    buckets: KVVec<Atomic<*mut Entry<A>>>,
+    shift: u32,
+    seed: u64,
+    len: Atomic<usize>,
+}
+
+impl<A: Addr> Table<A> {
+    /// An empty table with `1 << bits` buckets.
+    pub(crate) fn new(bits: u32) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            locks <- pin_init::pin_init_array_from_fn(|_| {
+                SpinLockBh::new((), c"uoa_table", kernel::static_lock_class!())
+            }),
+            buckets: {
+                let n = 1usize << bits;
+                let mut v = KVVec::with_capacity(n, GFP_KERNEL)?;
+                for _ in 0..n {
+                    v.push(Atomic::new(ptr::null_mut()), GFP_KERNEL)?;
+                }
+                v
+            },
+            shift: 64 - bits,
+            // SAFETY: plain call, any context.
+            seed: unsafe { bindings::get_random_u64() },
+            len: Atomic::new(0),
+        }? Error)
+    }
+
+    /// Number of mappings stored (expired ones not yet removed included).
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Relaxed)
+    }
+
+    fn bucket(&self, key: &FlowKey<A>) -> usize {
+        let ports = u64::from(key.sport) << 16 | u64::from(key.dport);
+        let mut h = (key.saddr.fold() ^ self.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h = (h ^ ports ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        (h >> self.shift) as usize
+    }
+
+    fn lock_of(&self, bucket: usize) -> &SpinLockBh<()> {
+        &self.locks[bucket % LOCK_STRIPES]
+    }
+
+    /// Frees `entry` after a grace period.
+    ///
+    /// # Safety
+    ///
+    /// `entry` is live and no longer reachable from the table.
+    unsafe fn retire(entry: *mut Entry<A>) {
+        // SAFETY: `entry` came from `KBox::into_raw` (kmalloc), so kvfree
+        // after the grace period frees it; readers may still hold it until
+        // then. `rcu` is a field of it, unused otherwise.
+        unsafe { bindings::kvfree_call_rcu(&raw mut (*entry).rcu, entry.cast()) };
+    }
+
+    /// Records `key -> real` valid until jiffies `expires`; replaces the
+    /// mapping of the same flow. Entries found expired at `now` on the way
+    /// are removed. Fails only when memory is short.
+    pub(crate) fn insert(&self, key: FlowKey<A>, real: RealAddr, now: u64, expires: u64) -> Result<Stored> {
+        let new = KBox::into_raw(KBox::new(
+            Entry {
+                next: Atomic::new(ptr::null_mut()),
+                expires: Atomic::new(expires),
+                key,
+                real,
+                rcu: bindings::kvfree_rcu_head::default(),
+            },
+            GFP_ATOMIC,
+        )?);
+        let b = self.bucket(&key);
+        let _guard = self.lock_of(b).lock();
+        let mut link = &self.buckets[b];
+        let mut stored = Stored::New;
+        loop {
+            let cur = link.load(Relaxed);
+            if cur.is_null() {
+                break;
+            }
+            // SAFETY: reachable entries are live (invariant); writers are
+            // serialised by the stripe lock, so `cur` cannot be freed here.
+            let entry = unsafe { &*cur };
+            let next = entry.next.load(Relaxed);
+            if stored == Stored::New && entry.key == key {
+                // Swap in place: a concurrent reader sees the old or the new
+                // entry, never neither.
+                // SAFETY: `new` is ours until published by the store below.
+                unsafe { (*new).next.store(next, Relaxed) };
+                link.store(new, Release);
+                // SAFETY: just unlinked, and live.
+                unsafe { Self::retire(cur) };
+                stored = Stored::Replaced;
+                // SAFETY: `new` is now reachable and live; the lock is held.
+                link = unsafe { &(*new).next };
+                continue;
+            }
+            if expired(entry.expires.load(Relaxed), now) {
+                link.store(next, Release);
+                // SAFETY: just unlinked, and live.
+                unsafe { Self::retire(cur) };
+                self.len.fetch_sub(1, Relaxed);
+                continue;
+            }
+            link = &entry.next;
+        }
+        if stored == Stored::New {
+            // SAFETY: `new` is ours until published below.
+            unsafe { (*new).next.store(self.buckets[b].load(Relaxed), Relaxed) };
+            // INVARIANT: `new` is fully initialised before this release
+            // store makes it reachable.
+            self.buckets[b].store(new, Release);
+            self.len.add(1, Relaxed);
+        }
+        Ok(stored)
+    }
+
+    /// The real client of `query` if a mapping is live at `now`; a hit
+    /// moves the mapping's expiry to `refresh_to`.
+    pub(crate) fn lookup(&self, query: &FlowKey<A>, now: u64, refresh_to: u64) -> Option<RealAddr> {
+        let _rcu = rcu::read_lock();
+        let mut cur = self.buckets[self.bucket(query)].load(Acquire);
+        while !cur.is_null() {
+            // SAFETY: reachable entries are live, and an unlinked one is
+            // freed only after a grace period, which `_rcu` holds off.
+            let entry = unsafe { &*cur };
+            if entry.key.answers(query) && !expired(entry.expires.load(Relaxed), now) {
+                entry.expires.store(refresh_to, Relaxed);
+                return Some(entry.real);
+            }
+            cur = entry.next.load(Acquire);
+        }
+        None
+    }
+
+    /// Removes every mapping expired at `now`; returns how many.
+    pub(crate) fn sweep(&self, now: u64) -> usize {
+        let mut removed = 0;
+        for stripe in 0..LOCK_STRIPES {
+            let _guard = self.locks[stripe].lock();
+            for b in (stripe..self.buckets.len()).step_by(LOCK_STRIPES) {
+                let mut link = &self.buckets[b];
+                loop {
+                    let cur = link.load(Relaxed);
+                    if cur.is_null() {
+                        break;
+                    }
+                    // SAFETY: as in `insert`: live, and the lock is held.
+                    let entry = unsafe { &*cur };
+                    if expired(entry.expires.load(Relaxed), now) {
+                        link.store(entry.next.load(Relaxed), Release);
+                        // SAFETY: just unlinked, and live.
+                        unsafe { Self::retire(cur) };
+                        removed += 1;
+                    } else {
+                        link = &entry.next;
+                    }
+                }
+            }
+        }
+        self.len.fetch_sub(removed, Relaxed);
+        removed
+    }
+}
+
+#[pinned_drop]
+impl<A: Addr> PinnedDrop for Table<A> {
+    fn drop(self: Pin<&mut Self>) {
+        // The owner drops the table only when no reader or writer can reach
+        // it any more (hooks unregistered after a grace period, no socket
+        // of the namespace, sockopt unregistered), so entries go at once.
+        for head in self.buckets.iter() {
+            let mut cur = head.load(Relaxed);
+            while !cur.is_null() {
+                // SAFETY: live and reachable only from here (invariant and
+                // the above); each is freed once.
+                let entry = unsafe { KBox::from_raw(cur) };
+                cur = entry.next.load(Relaxed);
+            }
+        }
+    }
+}
