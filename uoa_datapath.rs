@@ -6,11 +6,16 @@
 //!
 //! Plain UDP without IPv4 options costs a header read, two compares and a
 //! counter; everything else is off that path.
+//!
+//! In the FORWARD chain (`uoa_hook_forward=1`) mappings are recorded but
+//! packets are left as they are: the namespace they are routed to (a
+//! container on this host runs the same hooks) records the UOA itself and
+//! removes the opp header there, where its applications look it up.
 
 use kernel::prelude::*;
 
 use crate::{
-    uoa_netfilter::PacketHandler,
+    uoa_netfilter::{Chain, PacketHandler},
     uoa_parse::{
         self, find_uoa, ipv4_header_checksum, ipv6_transport, parse_opp, parse_opp_header, udp_ports,
         Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, IPPROTO_OPP, IPPROTO_UDP,
@@ -111,7 +116,7 @@ impl UoaNet {
         Some((opp.len, real, sport, dport))
     }
 
-    fn ipv4_opp(&self, skb: &mut Skb, ip: &Ipv4Header) {
+    fn ipv4_opp(&self, skb: &mut Skb, ip: &Ipv4Header, chain: Chain) {
         if ip.fragment {
             return self.stats.inc(Stat::Fragment);
         }
@@ -122,6 +127,9 @@ impl UoaNet {
         match real {
             Some(real) => self.record(&self.v4, FlowKey { saddr: ip.saddr, daddr: ip.daddr, sport, dport }, real),
             None => self.stats.inc(Stat::UoaNone),
+        }
+        if chain == Chain::Forward {
+            return;
         }
         let total_len = (ip.total_len - opp_len) as u16;
         let stripped = skb.remove_after_headers(ip.header_len, opp_len, |hdr| {
@@ -135,7 +143,7 @@ impl UoaNet {
         }
     }
 
-    fn ipv6_opp(&self, skb: &mut Skb, ip: &Ipv6Header, nexthdr_offset: usize, offset: usize) {
+    fn ipv6_opp(&self, skb: &mut Skb, ip: &Ipv6Header, nexthdr_offset: usize, offset: usize, chain: Chain) {
         let end = (IPV6_HDR_LEN + ip.payload_len).min(skb.len());
         let Some((opp_len, real, sport, dport)) = self.read_opp(skb, offset, end) else {
             return;
@@ -143,6 +151,9 @@ impl UoaNet {
         match real {
             Some(real) => self.record(&self.v6, FlowKey { saddr: ip.saddr, daddr: ip.daddr, sport, dport }, real),
             None => self.stats.inc(Stat::UoaNone),
+        }
+        if chain == Chain::Forward {
+            return;
         }
         let payload_len = (ip.payload_len - opp_len) as u16;
         let stripped = skb.remove_after_headers(offset, opp_len, |hdr| {
@@ -178,7 +189,7 @@ impl UoaNet {
 }
 
 impl PacketHandler for UoaNet {
-    fn ipv4(&self, skb: &mut Skb) {
+    fn ipv4(&self, skb: &mut Skb, chain: Chain) {
         let mut buf = [0u8; IPV4_HDR_LEN];
         let Some(ip) = skb.header(0, IPV4_HDR_LEN, &mut buf).and_then(|h| Ipv4Header::parse(h).ok()) else {
             return;
@@ -186,12 +197,12 @@ impl PacketHandler for UoaNet {
         match ip.protocol {
             IPPROTO_UDP if ip.header_len == IPV4_HDR_LEN => self.stats.inc(Stat::UoaNone),
             IPPROTO_UDP => self.ipv4_option(skb, &ip),
-            IPPROTO_OPP => self.ipv4_opp(skb, &ip),
+            IPPROTO_OPP => self.ipv4_opp(skb, &ip, chain),
             _ => {}
         }
     }
 
-    fn ipv6(&self, skb: &mut Skb) {
+    fn ipv6(&self, skb: &mut Skb, chain: Chain) {
         let mut buf = [0u8; IPV6_HDR_LEN];
         let Some(ip) = skb.header(0, IPV6_HDR_LEN, &mut buf).and_then(|h| Ipv6Header::parse(h).ok()) else {
             return;
@@ -209,7 +220,7 @@ impl PacketHandler for UoaNet {
             Some(Ok(Ipv6Transport::Udp { .. })) => self.stats.inc(Stat::UoaNone),
             Some(Ok(Ipv6Transport::Fragment)) => self.stats.inc(Stat::Fragment),
             Some(Ok(Ipv6Transport::Opp { nexthdr_offset, offset })) => {
-                self.ipv6_opp(skb, &ip, nexthdr_offset, offset)
+                self.ipv6_opp(skb, &ip, nexthdr_offset, offset, chain)
             }
             _ => {}
         }

@@ -22,12 +22,21 @@ use kernel::{
 
 use crate::{uoa_bindings as b, uoa_skb::Skb};
 
+/// Where in the stack a hook sees a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Chain {
+    /// Addressed to this namespace (`NF_INET_LOCAL_IN`).
+    LocalIn,
+    /// Routed on through this namespace (`NF_INET_FORWARD`).
+    Forward,
+}
+
 /// What a namespace's packet hooks do with each packet.
 pub(crate) trait PacketHandler: Send + Sync {
     /// An IPv4 packet; `skb` starts at the IPv4 header.
-    fn ipv4(&self, skb: &mut Skb);
+    fn ipv4(&self, skb: &mut Skb, chain: Chain);
     /// An IPv6 packet; `skb` starts at the IPv6 header.
-    fn ipv6(&self, skb: &mut Skb);
+    fn ipv6(&self, skb: &mut Skb, chain: Chain);
 }
 
 /// Where a hook sits.
@@ -126,7 +135,7 @@ impl<T: PacketHandler> Drop for HookRegistration<T> {
 unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8>(
     priv_: *mut c_void,
     skb: *mut bindings::sk_buff,
-    _state: *const b::nf_hook_state,
+    state: *const b::nf_hook_state,
 ) -> c_uint {
     // SAFETY: `priv_` is the handler of a live registration: it is dropped
     // only after unregistering and an RCU grace period, and netfilter runs
@@ -134,10 +143,16 @@ unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8>(
     let handler = unsafe { &*priv_.cast::<T>() };
     // SAFETY: netfilter hands the hook exclusive use of `skb` for the call.
     let skb = unsafe { Skb::from_raw(skb) };
-    if PF == b::NFPROTO_IPV4 as u8 {
-        handler.ipv4(skb);
+    // SAFETY: `state` is valid for the call.
+    let chain = if u32::from(unsafe { (*state).hook }) == b::nf_inet_hooks_NF_INET_FORWARD {
+        Chain::Forward
     } else {
-        handler.ipv6(skb);
+        Chain::LocalIn
+    };
+    if PF == b::NFPROTO_IPV4 as u8 {
+        handler.ipv4(skb, chain);
+    } else {
+        handler.ipv6(skb, chain);
     }
     b::NF_ACCEPT
 }

@@ -4,10 +4,10 @@
  * way an application does (getsockopt UOA_SO_GET_LOOKUP on a UDP socket).
  * Works in the network namespace it runs in.
  *
- *   uoa_lookup [-6] [-l LEN] [-f] SADDR SPORT [DADDR DPORT]
+ *   uoa_lookup [-6] [-l LEN] [-f] SADDR SPORT DADDR DPORT
  *
  *   SADDR SPORT  the peer as the application sees it (the balancer)
- *   DADDR DPORT  the local address and port (default: any, 0)
+ *   DADDR DPORT  the local address ("*": any) and port
  *   -6           ask through an AF_INET6 socket (default AF_INET)
  *   -l LEN       pass LEN as the option length (default 58)
  *   -f           pass an invalid buffer pointer
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 		default: goto usage;
 		}
 	}
-	if (argc - optind != 2 && argc - optind != 4)
+	if (argc - optind != 4)
 		goto usage;
 
 	/* The struct is packed: fill it by value and memcpy, never by pointer. */
@@ -77,11 +77,10 @@ int main(int argc, char **argv)
 		goto usage;
 	map.af = saf;
 	map.sport = htons((unsigned short)atoi(argv[optind + 1]));
-	if (argc - optind == 4) {
-		if (parse_addr(argv[optind + 2], &daddr, &daf) < 0 || daf != saf)
-			goto usage;
-		map.dport = htons((unsigned short)atoi(argv[optind + 3]));
-	}
+	if (strcmp(argv[optind + 2], "*") &&
+	    (parse_addr(argv[optind + 2], &daddr, &daf) < 0 || daf != saf))
+		goto usage;
+	map.dport = htons((unsigned short)atoi(argv[optind + 3]));
 	memcpy(&map.saddr, &saddr, sizeof(saddr));
 	memcpy(&map.daddr, &daddr, sizeof(daddr));
 
@@ -105,6 +104,6 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: %s [-6] [-l LEN] [-f] SADDR SPORT [DADDR DPORT]\n", argv[0]);
+	fprintf(stderr, "usage: %s [-6] [-l LEN] [-f] SADDR SPORT DADDR|'*' DPORT\n", argv[0]);
 	return 1;
 }

@@ -82,3 +82,36 @@ send_udp() {
 kernel_trouble() {
 	dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|UBSAN|KASAN|kmemleak|RCU.*stall|refcount_t:' || true
 }
+
+LB=$ROOT/samples/uoa_lb
+ECHO=$ROOT/samples/uoa_echo
+
+# start_echo NS OUT [-6] PORT: an echo server that prints each datagram's
+# real client to OUT; waits until it listens.
+start_echo() {
+	local ns=$1 out=$2
+	shift 2
+	local port=${*: -1} hex i
+	in_ns "$ns" "$ECHO" "$@" >"$out" 2>&1 &
+	hex=$(printf ':%04X ' "$port")
+	for i in $(seq 50); do
+		in_ns "$ns" cat /proc/net/udp /proc/net/udp6 2>/dev/null | grep -q "$hex" && return 0
+		sleep 0.05
+	done
+	fail "echo server on port $port did not start"
+}
+
+# expect_line WHAT FILE PATTERN: waits up to 3 s for a line matching PATTERN.
+expect_line() {
+	local what=$1 file=$2 pattern=$3 i
+	for i in $(seq 30); do
+		grep -qE -- "$pattern" "$file" && return 0
+		sleep 0.1
+	done
+	fail "$what: no line matching '$pattern' in: $(cat "$file")"
+}
+
+# extra NS NAME: a value of /proc/net/uoa_stats_extra.
+extra() {
+	in_ns "$1" awk -v k="$2" '$1 == k {print $2}' /proc/net/uoa_stats_extra
+}

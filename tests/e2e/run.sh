@@ -53,7 +53,7 @@ test_lookup_miss_is_enoent() {
 	local out
 	out=$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4000 "$RS_IP" 5000) && fail "lookup succeeded: $out"
 	expect_eq "IPv4 socket" "$out" ENOENT
-	out=$(in_ns uoa-rs "$LOOKUP" -6 "$LB_IP" 4000) && fail "lookup succeeded: $out"
+	out=$(in_ns uoa-rs "$LOOKUP" -6 "$LB_IP" 4000 '*' 5000) && fail "lookup succeeded: $out"
 	expect_eq "IPv6 socket" "$out" ENOENT
 	expect_eq "Miss column" "$(stat uoa-rs 2)" 2
 }
@@ -61,9 +61,9 @@ test_lookup_miss_is_enoent() {
 test_lookup_bad_arguments() {
 	insmod "$MODULE"
 	local out
-	out=$("$LOOKUP" -l 57 "$LB_IP" 4000) && fail "short length accepted"
+	out=$("$LOOKUP" -l 57 "$LB_IP" 4000 '*' 5000) && fail "short length accepted"
 	expect_eq "length 57" "$out" EINVAL
-	out=$("$LOOKUP" -f "$LB_IP" 4000) && fail "bad pointer accepted"
+	out=$("$LOOKUP" -f "$LB_IP" 4000 '*' 5000) && fail "bad pointer accepted"
 	expect_eq "bad pointer" "$out" EFAULT
 	expect_eq "Invalid column" "$(stat - 3)" 2
 }
@@ -95,8 +95,220 @@ test_unload_leaves_nothing() {
 	expect_eq "proc files in uoa-rs" "$left" ""
 	# The lookup is gone with the module.
 	local out
-	out=$("$LOOKUP" "$LB_IP" 4000) && fail "lookup answered after rmmod"
+	out=$("$LOOKUP" "$LB_IP" 4000 '*' 5000) && fail "lookup answered after rmmod"
 	expect_eq "lookup after rmmod" "$out" ENOPROTOOPT
+}
+
+# A load balancer's packets in every mode: the payload reaches an ordinary
+# UDP socket and the application's lookup names the real client.
+# check_mode NAME ECHO_FLAGS LB_ARGS... (client and payload given here).
+check_mode() {
+	local name=$1 echo_flags=$2
+	shift 2
+	make_pair uoa-lb uoa-rs
+	insmod "$MODULE"
+	start_echo uoa-rs /tmp/echo.out $echo_flags 5000
+	in_ns uoa-lb "$LB" -t "payload-$name" "$@"
+	expect_line "$name" /tmp/echo.out "real $REAL_EXPECT len [0-9]+ payload payload-$name\$"
+	expect_eq "Got" "$(stat uoa-rs 4)" 1
+	expect_eq "Saved" "$(stat uoa-rs 6)" 1
+	expect_eq "malformed" "$(extra uoa-rs malformed)" 0
+}
+
+test_mode_ipo() {
+	REAL_EXPECT="198.51.100.7 40001" check_mode ipo "" \
+		-m ipo -c 198.51.100.7:40001 -s "$LB_IP:4001" -d "$RS_IP:5000"
+}
+
+test_mode_ipo_on_ipv6_socket() {
+	# A dual-stack AF_INET6 socket sees ::ffff:10.0.1.1 and asks with it.
+	REAL_EXPECT="198.51.100.7 40001" check_mode ipo6sock -6 \
+		-m ipo -c 198.51.100.7:40001 -s "$LB_IP:4001" -d "$RS_IP:5000"
+}
+
+test_mode_opp_ipv4() {
+	REAL_EXPECT="198.51.100.8 40002" check_mode opp4 "" \
+		-m opp -c 198.51.100.8:40002 -s "$LB_IP:4002" -d "$RS_IP:5000"
+	expect_eq "opp removed: plain UDP delivered" "$(extra uoa-rs strip_failed)" 0
+}
+
+test_mode_opp_ipv6() {
+	REAL_EXPECT="2001:db8::8 40003" check_mode opp6 -6 \
+		-m opp -c "[2001:db8::8]:40003" -s "[$LB_IP6]:4003" -d "[$RS_IP6]:5000"
+	expect_eq "IPv6 mapping" "$(extra uoa-rs mappings_ipv6)" 1
+}
+
+test_mode_opp_ipv6_with_ipv4_client() {
+	REAL_EXPECT="198.51.100.9 40004" check_mode opp6v4 -6 \
+		-m opp -c 198.51.100.9:40004 -s "[$LB_IP6]:4004" -d "[$RS_IP6]:5000"
+}
+
+test_mode_nat64() {
+	# An IPv6 client reaching an IPv4 real server: opp version 2 over IPv4.
+	REAL_EXPECT="2001:db8::64 40005" check_mode nat64 "" \
+		-m opp -c "[2001:db8::64]:40005" -s "$LB_IP:4005" -d "$RS_IP:5000"
+}
+
+test_mode_standalone_ipo() {
+	# An empty datagram with the UOA, then the payload as plain UDP.
+	REAL_EXPECT="198.51.100.10 40006" check_mode standalone-ipo "-c 2" \
+		-S -m ipo -c 198.51.100.10:40006 -s "$LB_IP:4006" -d "$RS_IP:5000"
+	expect_line "empty datagram" /tmp/echo.out "real 198.51.100.10 40006 len 0 payload \$"
+}
+
+test_mode_standalone_opp_ipv6() {
+	REAL_EXPECT="2001:db8::11 40007" check_mode standalone-opp6 "-6 -c 2" \
+		-S -m opp -c "[2001:db8::11]:40007" -s "[$LB_IP6]:4007" -d "[$RS_IP6]:5000"
+}
+
+test_lookup_by_hand_and_wildcard() {
+	make_pair uoa-lb uoa-rs
+	insmod "$MODULE"
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.33:3333 -s "$LB_IP:4010" -d "$RS_IP:5000"
+	sleep 0.2
+	expect_eq "exact" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4010 "$RS_IP" 5000)" "192.0.2.33 3333"
+	expect_eq "wildcard daddr" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4010 '*' 5000)" "192.0.2.33 3333"
+	expect_eq "IPv6 socket" "$(in_ns uoa-rs "$LOOKUP" -6 "$LB_IP" 4010 '*' 5000)" "192.0.2.33 3333"
+	local out
+	out=$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4011 "$RS_IP" 5000) && fail "other port found: $out"
+	expect_eq "other sport" "$out" ENOENT
+	out=$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4010 10.0.1.99 5000) && fail "other daddr found: $out"
+	expect_eq "other daddr" "$out" ENOENT
+	expect_eq "Success" "$(stat uoa-rs 1)" 3
+	expect_eq "Miss" "$(stat uoa-rs 2)" 2
+}
+
+test_overwrite() {
+	make_pair uoa-lb uoa-rs
+	insmod "$MODULE"
+	in_ns uoa-lb "$LB" -m ipo -c 192.0.2.1:1111 -s "$LB_IP:4020" -d "$RS_IP:5000"
+	sleep 0.2
+	expect_eq "first" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4020 "$RS_IP" 5000)" "192.0.2.1 1111"
+	in_ns uoa-lb "$LB" -m opp -c "[2001:db8::2]:2222" -s "$LB_IP:4020" -d "$RS_IP:5000"
+	sleep 0.2
+	expect_eq "overwritten" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4020 "$RS_IP" 5000)" "2001:db8::2 2222"
+	expect_eq "one mapping" "$(extra uoa-rs mappings_ipv4)" 1
+	expect_eq "Saved" "$(stat uoa-rs 6)" 2
+}
+
+# Malformed packets store nothing, crash nothing, and the module goes on.
+test_malformed_packets() {
+	make_pair uoa-lb uoa-rs
+	insmod "$MODULE"
+	local c=192.0.2.66:6666 s="$LB_IP:4030" d="$RS_IP:5000" n=0 counted args
+	# COUNTED 1: reaches the module and is counted as malformed; 0: the IP
+	# layer already drops it (its option area breaks RFC 791).
+	while read -r counted args; do
+		[ -n "$args" ] || continue
+		# shellcheck disable=SC2086
+		in_ns uoa-lb "$LB" $args -c "$c" -s "$s" -d "$d" || fail "uoa_lb $args"
+		n=$((n + counted))
+		sleep 0.1
+		[ "$(extra uoa-rs malformed)" = "$n" ] || sleep 0.5
+		expect_eq "malformed after: $args" "$(extra uoa-rs malformed)" "$n"
+	done <<-'CASES'
+		0 -m ipo -L 3
+		1 -m ipo -L 12
+		1 -m ipo -L 40
+		0 -m ipo -L 200
+		1 -m opp -L 3
+		1 -m opp -L 12
+		1 -m opp -L 40
+		1 -m opp -L 200
+		1 -m opp -O 0
+		1 -m opp -O 5
+		1 -m opp -O 400
+		1 -m opp -O 2
+		1 -m opp -V 3
+		1 -m opp -V 2
+		1 -m opp -T 30
+		1 -m opp -T 34
+	CASES
+	expect_eq "nothing stored" "$(extra uoa-rs mappings_ipv4)" 0
+	expect_eq "Saved" "$(stat uoa-rs 6)" 0
+	expect_eq "Got" "$(stat uoa-rs 4)" 0
+	local out
+	out=$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4030 '*' 5000) && fail "malformed UOA answered: $out"
+	# Still working.
+	in_ns uoa-lb "$LB" -m opp -c "$c" -s "$s" -d "$d"
+	sleep 0.2
+	expect_eq "valid after malformed" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4030 '*' 5000)" "192.0.2.66 6666"
+}
+
+test_namespace_isolation() {
+	make_pair uoa-lb uoa-rs
+	insmod "$MODULE"
+	# A second real server with the same addresses, made after insmod.
+	make_pair uoa-lb2 uoa-rs2
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.71:7171 -s "$LB_IP:4040" -d "$RS_IP:5000"
+	in_ns uoa-lb2 "$LB" -m ipo -c 192.0.2.72:7272 -s "$LB_IP:4041" -d "$RS_IP:5000"
+	sleep 0.3
+	expect_eq "rs sees its own" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4040 '*' 5000)" "192.0.2.71 7171"
+	expect_eq "rs2 sees its own" "$(in_ns uoa-rs2 "$LOOKUP" "$LB_IP" 4041 '*' 5000)" "192.0.2.72 7272"
+	local out
+	out=$(in_ns uoa-rs2 "$LOOKUP" "$LB_IP" 4040 '*' 5000) && fail "rs2 read rs's client: $out"
+	expect_eq "rs's flow from rs2" "$out" ENOENT
+	out=$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4041 '*' 5000) && fail "rs read rs2's client: $out"
+	expect_eq "rs2's flow from rs" "$out" ENOENT
+	out=$("$LOOKUP" "$LB_IP" 4040 '*' 5000) && fail "initial namespace read rs's client: $out"
+	expect_eq "Got in rs" "$(stat uoa-rs 4)" 1
+	expect_eq "Got in rs2" "$(stat uoa-rs2 4)" 1
+	expect_eq "Got in the initial namespace" "$(stat - 4)" 0
+}
+
+# uoa-lb -- uoa-fw (routes) -- uoa-rs, for the FORWARD chain.
+make_routed() {
+	ip netns add uoa-lb
+	ip netns add uoa-fw
+	ip netns add uoa-rs
+	ip -n uoa-lb link add veth0 type veth peer name veth0 netns uoa-fw
+	ip -n uoa-fw link add veth1 type veth peer name veth0 netns uoa-rs
+	ip -n uoa-lb addr add 10.0.2.1/24 dev veth0
+	ip -n uoa-fw addr add 10.0.2.2/24 dev veth0
+	ip -n uoa-fw addr add 10.0.3.1/24 dev veth1
+	ip -n uoa-rs addr add 10.0.3.2/24 dev veth0
+	local ns
+	for ns in uoa-lb uoa-fw uoa-rs; do
+		ip -n $ns link set lo up
+		ip -n $ns link set veth0 up
+	done
+	ip -n uoa-fw link set veth1 up
+	ip -n uoa-lb route add default via 10.0.2.2
+	ip -n uoa-rs route add default via 10.0.3.1
+	in_ns uoa-fw sysctl -qw net.ipv4.ip_forward=1
+}
+
+check_forward() {
+	local param=$1 want_fw=$2
+	make_routed
+	insmod "$MODULE" "$param"
+	start_echo uoa-rs /tmp/echo.out 5000
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.81:8181 -s 10.0.2.1:4050 -d 10.0.3.2:5000 -t routed
+	expect_line "routed" /tmp/echo.out "real 192.0.2.81 8181 len 6 payload routed\$"
+	expect_eq "Got in the router ($param)" "$(stat uoa-fw 4)" "$want_fw"
+	expect_eq "Got in the real server" "$(stat uoa-rs 4)" 1
+}
+
+test_forward_hooks_off_by_default() {
+	check_forward uoa_hook_forward=0 0
+}
+
+test_forward_hooks_on_request() {
+	check_forward uoa_hook_forward=1 1
+	expect_eq "mapping in the router" "$(in_ns uoa-fw "$LOOKUP" 10.0.2.1 4050 '*' 5000)" "192.0.2.81 8181"
+}
+
+test_expiry() {
+	make_pair uoa-lb uoa-rs
+	insmod "$MODULE" uoa_map_timeout=1
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.91:9191 -s "$LB_IP:4060" -d "$RS_IP:5000"
+	sleep 0.2
+	expect_eq "fresh" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4060 '*' 5000)" "192.0.2.91 9191"
+	sleep 2.5
+	local out
+	out=$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4060 '*' 5000) && fail "expired mapping answered: $out"
+	expect_eq "expired" "$out" ENOENT
+	expect_eq "swept" "$(extra uoa-rs mappings_ipv4)" 0
 }
 
 # --- runner ---
