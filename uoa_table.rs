@@ -134,14 +134,19 @@ pub(crate) struct Table<A: Addr> {
     #[pin]
     locks: [SpinLockBh<()>; LOCK_STRIPES],
     buckets: KVVec<Atomic<*mut Entry<A>>>,
-    shift: u32,
+    /// `buckets.len() - 1`.
+    mask: usize,
     seed: u64,
     len: Atomic<usize>,
 }
 
 impl<A: Addr> Table<A> {
-    /// An empty table with `1 << bits` buckets.
+    /// Most buckets a table may have: `1 << MAX_BITS`.
+    pub(crate) const MAX_BITS: u32 = 24;
+
+    /// An empty table with `1 << bits` buckets (`bits` at most `MAX_BITS`).
     pub(crate) fn new(bits: u32) -> impl PinInit<Self, Error> {
+        let bits = bits.min(Self::MAX_BITS);
         try_pin_init!(Self {
             locks <- pin_init::pin_init_array_from_fn(|_| {
                 SpinLockBh::new((), c"uoa_table", kernel::static_lock_class!())
@@ -154,7 +159,7 @@ impl<A: Addr> Table<A> {
                 }
                 v
             },
-            shift: 64 - bits,
+            mask: (1usize << bits) - 1,
             // SAFETY: plain call, any context.
             seed: unsafe { bindings::get_random_u64() },
             len: Atomic::new(0),
@@ -170,7 +175,7 @@ impl<A: Addr> Table<A> {
         let ports = u64::from(key.sport) << 16 | u64::from(key.dport);
         let mut h = (key.saddr.fold() ^ self.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         h = (h ^ ports ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        (h >> self.shift) as usize
+        (h >> 32) as usize & self.mask
     }
 
     fn lock_of(&self, bucket: usize) -> &SpinLockBh<()> {

@@ -35,4 +35,11 @@ int uoa_spin_trylock_bh(spinlock_t *lock);
 void uoa_init_delayed_work(struct delayed_work *work, work_func_t fn);
 bool uoa_queue_delayed_work(struct delayed_work *work, unsigned long delay);
 
+/* Test build only: kunit/uoa_kunit_helpers.c. */
+void uoa_test_skb_set_csum_complete(struct sk_buff *skb, __wsum csum);
+__wsum uoa_test_skb_csum(const struct sk_buff *skb);
+unsigned int uoa_test_skb_ip_summed(const struct sk_buff *skb);
+void uoa_test_skb_set_headers(struct sk_buff *skb, unsigned int transport_offset);
+int uoa_test_skb_offsets(const struct sk_buff *skb);
+
 #endif /* _UOA_KERNEL_H */

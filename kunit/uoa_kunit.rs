@@ -76,3 +76,431 @@ mod parse {
         assert_eq!(parse_opp(&bad), Err(ParseError::OppReservedBits));
     }
 }
+
+#[kunit_tests(uoa_table)]
+mod table {
+    use crate::{
+        uoa_parse::RealAddr,
+        uoa_table::{entry_slab_size, FlowKey, Stored, Table},
+    };
+    use kernel::prelude::*;
+
+    fn key(sport: u16, daddr: [u8; 4]) -> FlowKey<[u8; 4]> {
+        FlowKey { saddr: [10, 0, 1, 1], daddr, sport, dport: 5000 }
+    }
+
+    const RS: [u8; 4] = [10, 0, 1, 2];
+    const CLIENT: RealAddr = RealAddr::V4 { addr: [192, 0, 2, 1], port: 1111 };
+
+    #[test]
+    fn insert_then_lookup() -> Result {
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        assert_eq!(t.insert(key(4000, RS), CLIENT, 100, 200)?, Stored::New);
+        assert_eq!(t.lookup(&key(4000, RS), 150, 250), Some(CLIENT));
+        assert_eq!(t.lookup(&key(4001, RS), 150, 250), None);
+        assert_eq!(t.lookup(&key(4000, [10, 0, 1, 3]), 150, 250), None);
+        assert_eq!(t.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn overwrite_replaces() -> Result {
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let newer = RealAddr::V6 { addr: [0x20; 16], port: 2222 };
+        t.insert(key(4000, RS), CLIENT, 100, 200)?;
+        assert_eq!(t.insert(key(4000, RS), newer, 110, 210)?, Stored::Replaced);
+        assert_eq!(t.lookup(&key(4000, RS), 120, 220), Some(newer));
+        assert_eq!(t.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn wildcard_daddr() -> Result {
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        t.insert(key(4000, RS), CLIENT, 100, 200)?;
+        assert_eq!(t.lookup(&key(4000, [0; 4]), 150, 250), Some(CLIENT));
+        assert_eq!(t.lookup(&key(4001, [0; 4]), 150, 250), None);
+        Ok(())
+    }
+
+    #[test]
+    fn expiry_and_refresh() -> Result {
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        t.insert(key(4000, RS), CLIENT, 100, 200)?;
+        assert_eq!(t.lookup(&key(4000, RS), 200, 999), None); // expired at its time
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        t.insert(key(4000, RS), CLIENT, 100, 200)?;
+        // A lookup moves the expiry: alive past the first deadline.
+        assert_eq!(t.lookup(&key(4000, RS), 199, 300), Some(CLIENT));
+        assert_eq!(t.lookup(&key(4000, RS), 299, 400), Some(CLIENT));
+        assert_eq!(t.lookup(&key(4000, RS), 400, 500), None);
+        // Jiffies wrap around.
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        t.insert(key(4000, RS), CLIENT, u64::MAX - 5, 10)?;
+        assert_eq!(t.lookup(&key(4000, RS), u64::MAX, 10), Some(CLIENT));
+        Ok(())
+    }
+
+    #[test]
+    fn sweep_removes_only_expired() -> Result {
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        for port in 0..50u16 {
+            let expires = if port % 2 == 0 { 200 } else { 400 };
+            t.insert(key(port, RS), CLIENT, 100, expires)?;
+        }
+        assert_eq!(t.len(), 50);
+        assert_eq!(t.sweep(300), 25);
+        assert_eq!(t.len(), 25);
+        assert_eq!(t.lookup(&key(1, RS), 300, 400), Some(CLIENT));
+        assert_eq!(t.lookup(&key(2, RS), 300, 400), None);
+        Ok(())
+    }
+
+    #[test]
+    fn insert_drops_expired_neighbours() -> Result {
+        // One bucket: every insert walks all entries.
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(0), GFP_KERNEL)?;
+        t.insert(key(1, RS), CLIENT, 100, 150)?;
+        t.insert(key(2, RS), CLIENT, 100, 500)?;
+        t.insert(key(3, RS), CLIENT, 200, 500)?;
+        assert_eq!(t.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn tables_are_separate() -> Result {
+        // One table per namespace: what one holds the other does not.
+        let a = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let b = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        a.insert(key(4000, RS), CLIENT, 100, 200)?;
+        assert_eq!(b.lookup(&key(4000, RS), 150, 250), None);
+        assert_eq!(a.lookup(&key(4000, RS), 150, 250), Some(CLIENT));
+        Ok(())
+    }
+
+    #[test]
+    fn ipv6_flows() -> Result {
+        let t = KBox::pin_init(Table::<[u8; 16]>::new(4), GFP_KERNEL)?;
+        let k = FlowKey { saddr: [0xfd; 16], daddr: [0xfe; 16], sport: 1, dport: 2 };
+        t.insert(k, CLIENT, 100, 200)?;
+        assert_eq!(t.lookup(&FlowKey { daddr: [0; 16], ..k }, 150, 250), Some(CLIENT));
+        Ok(())
+    }
+
+    #[test]
+    fn ipv4_mapping_fits_64_bytes() {
+        assert!(entry_slab_size::<[u8; 4]>() <= 64);
+    }
+}
+
+#[kunit_tests(uoa_datapath)]
+mod datapath {
+    use crate::{
+        uoa_bindings as b,
+        uoa_datapath::UoaNet,
+        uoa_netfilter::{Chain, PacketHandler},
+        uoa_parse::{ipv4_header_checksum, RealAddr, IPOPT_UOA},
+        uoa_skb::Skb,
+        uoa_stats::Stat,
+        uoa_table::{jiffies, FlowKey},
+        Config,
+    };
+    use kernel::{bindings, prelude::*, sync::Arc};
+
+    const LB: [u8; 4] = [10, 0, 1, 1];
+    const RS: [u8; 4] = [10, 0, 1, 2];
+    const PAYLOAD: &[u8] = b"real payload";
+
+    /// An owned test packet.
+    struct TestSkb(*mut bindings::sk_buff);
+
+    impl TestSkb {
+        fn new(bytes: &[u8], transport: usize) -> Result<Self> {
+            // SAFETY: plain allocation.
+            let skb = unsafe {
+                bindings::__alloc_skb(bytes.len() as u32 + 64, bindings::GFP_KERNEL, 0, bindings::NUMA_NO_NODE)
+            };
+            if skb.is_null() {
+                return Err(ENOMEM);
+            }
+            // SAFETY: `skb` has room for `bytes` (allocated above).
+            unsafe {
+                let data = bindings::skb_put(skb, bytes.len() as u32).cast::<u8>();
+                core::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
+                b::uoa_test_skb_set_headers(skb, transport as u32);
+            }
+            Ok(Self(skb))
+        }
+
+        fn bytes(&self) -> &[u8] {
+            // SAFETY: test skbs are linear; `data` holds `len` bytes.
+            unsafe { core::slice::from_raw_parts((*self.0).data, (*self.0).len as usize) }
+        }
+
+        fn skb(&mut self) -> &mut Skb {
+            // SAFETY: owned by the test, used by one hook call at a time.
+            unsafe { Skb::from_raw(self.0) }
+        }
+
+        /// Marks the packet `CHECKSUM_COMPLETE` over all its bytes.
+        fn set_csum_complete(&mut self) {
+            // SAFETY: valid skb; `skb_checksum` reads its bytes.
+            unsafe {
+                let sum = bindings::skb_checksum(self.0, 0, (*self.0).len as i32, 0);
+                b::uoa_test_skb_set_csum_complete(self.0, sum);
+            }
+        }
+
+        /// Whether `skb->csum` still matches the bytes (folded).
+        fn csum_matches(&self) -> bool {
+            let fold = |s: u32| {
+                let mut s = (s & 0xffff) + (s >> 16);
+                s = (s & 0xffff) + (s >> 16);
+                if s == 0xffff { 0 } else { s }
+            };
+            // SAFETY: valid skb.
+            unsafe {
+                let now = bindings::skb_checksum(self.0, 0, (*self.0).len as i32, 0);
+                fold(b::uoa_test_skb_csum(self.0)) == fold(now)
+            }
+        }
+
+        fn ip_summed(&self) -> u32 {
+            // SAFETY: valid skb.
+            unsafe { b::uoa_test_skb_ip_summed(self.0) }
+        }
+
+        /// Network offset * 1000 + transport offset.
+        fn offsets(&self) -> i32 {
+            // SAFETY: valid skb.
+            unsafe { b::uoa_test_skb_offsets(self.0) }
+        }
+    }
+
+    impl Drop for TestSkb {
+        fn drop(&mut self) {
+            // SAFETY: owned, freed once.
+            unsafe {
+                bindings::sk_skb_reason_drop(
+                    core::ptr::null(),
+                    self.0,
+                    bindings::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
+                )
+            };
+        }
+    }
+
+    fn udp(sport: u16) -> KVec<u8> {
+        let mut v = KVec::new();
+        let len = (8 + PAYLOAD.len()) as u16;
+        let (s, l) = (sport.to_be_bytes(), len.to_be_bytes());
+        v.extend_from_slice(&[s[0], s[1], 0x13, 0x88, l[0], l[1], 0, 0], GFP_KERNEL).unwrap();
+        v.extend_from_slice(PAYLOAD, GFP_KERNEL).unwrap();
+        v
+    }
+
+    /// IPv4 header (with `options`), then `middle`, then UDP from `sport`.
+    fn ipv4(protocol: u8, options: &[u8], middle: &[u8], sport: u16) -> KVec<u8> {
+        let udp = udp(sport);
+        let hlen = 20 + options.len();
+        let total = (hlen + middle.len() + udp.len()) as u16;
+        let t = total.to_be_bytes();
+        let mut p = KVec::new();
+        p.extend_from_slice(&[0x40 | (hlen / 4) as u8, 0, t[0], t[1], 0, 0, 0x40, 0, 64, protocol, 0, 0], GFP_KERNEL)
+            .unwrap();
+        p.extend_from_slice(&LB, GFP_KERNEL).unwrap();
+        p.extend_from_slice(&RS, GFP_KERNEL).unwrap();
+        p.extend_from_slice(options, GFP_KERNEL).unwrap();
+        let c = ipv4_header_checksum(&p).to_be_bytes();
+        p[10] = c[0];
+        p[11] = c[1];
+        p.extend_from_slice(middle, GFP_KERNEL).unwrap();
+        p.extend_from_slice(&udp, GFP_KERNEL).unwrap();
+        p
+    }
+
+    fn opp_v1(client: [u8; 4], port: u16) -> [u8; 12] {
+        let p = port.to_be_bytes();
+        [0x10, 17, 0, 12, IPOPT_UOA, 8, p[0], p[1], client[0], client[1], client[2], client[3]]
+    }
+
+    fn net() -> Result<Arc<UoaNet>> {
+        let config = Config::new(0, 360, 4, 0).map_err(|_| EINVAL)?;
+        Arc::pin_init(UoaNet::new(config), GFP_KERNEL)
+    }
+
+    fn lookup4(uoa: &UoaNet, sport: u16) -> Option<RealAddr> {
+        let now = jiffies();
+        uoa.v4.lookup(&FlowKey { saddr: LB, daddr: RS, sport, dport: 5000 }, now, now + 100)
+    }
+
+    #[test]
+    fn opp_ipv4_becomes_plain_udp() -> Result {
+        let uoa = net()?;
+        let mut pkt = TestSkb::new(&ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4001), 20)?;
+        pkt.set_csum_complete();
+        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        // Exactly what the balancer's client would have sent as plain UDP.
+        let want = ipv4(17, &[], &[], 4001);
+        assert_eq!(pkt.bytes(), &want[..]);
+        assert_eq!(pkt.ip_summed(), b::CHECKSUM_COMPLETE);
+        assert!(pkt.csum_matches()); // CHECKSUM_COMPLETE adjusted
+        assert_eq!(pkt.offsets(), 20); // network at 0, transport at 20
+        assert_eq!(lookup4(&uoa, 4001), Some(RealAddr::V4 { addr: [192, 0, 2, 9], port: 999 }));
+        assert_eq!((uoa.stats.read(Stat::UoaGot), uoa.stats.read(Stat::UoaSaved)), (1, 1));
+        Ok(())
+    }
+
+    #[test]
+    fn forward_chain_records_but_keeps_opp() -> Result {
+        let uoa = net()?;
+        let bytes = ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4001);
+        let mut pkt = TestSkb::new(&bytes, 20)?;
+        uoa.ipv4(pkt.skb(), Chain::Forward);
+        assert_eq!(pkt.bytes(), &bytes[..]);
+        assert!(lookup4(&uoa, 4001).is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn clone_is_unshared_before_rewrite() -> Result {
+        let uoa = net()?;
+        let bytes = ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4002);
+        let original = TestSkb::new(&bytes, 20)?;
+        // SAFETY: valid skb; the clone shares its data.
+        let clone = unsafe { bindings::skb_clone(original.0, bindings::GFP_KERNEL) };
+        if clone.is_null() {
+            return Err(ENOMEM);
+        }
+        let mut clone = TestSkb(clone);
+        uoa.ipv4(clone.skb(), Chain::LocalIn);
+        assert_eq!(clone.bytes(), &ipv4(17, &[], &[], 4002)[..]);
+        assert_eq!(original.bytes(), &bytes[..]); // the original's data is untouched
+        Ok(())
+    }
+
+    #[test]
+    fn ipo_is_recorded_and_left_in_place() -> Result {
+        let uoa = net()?;
+        let opt = [IPOPT_UOA, 8, 0x13, 0x88, 198, 51, 100, 7];
+        let bytes = ipv4(17, &opt, &[], 4003);
+        let mut pkt = TestSkb::new(&bytes, 28)?;
+        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        assert_eq!(pkt.bytes(), &bytes[..]);
+        assert_eq!(lookup4(&uoa, 4003), Some(RealAddr::V4 { addr: [198, 51, 100, 7], port: 5000 }));
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_is_counted_and_left_alone() -> Result {
+        let uoa = net()?;
+        for (i, opp) in [
+            [0x10, 17, 0, 5, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],  // length 5
+            [0x10, 17, 0, 0, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],  // length 0
+            [0x30, 17, 0, 12, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // version 3
+            [0x10, 17, 0, 12, IPOPT_UOA, 12, 0, 1, 1, 2, 3, 4], // option length 12
+            [0x10, 6, 0, 12, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],  // next protocol TCP
+            [0x10, 17, 1, 0, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],  // length past the packet
+        ]
+        .iter()
+        .enumerate()
+        {
+            let bytes = ipv4(248, &[], opp, 4100 + i as u16);
+            let mut pkt = TestSkb::new(&bytes, 20)?;
+            uoa.ipv4(pkt.skb(), Chain::LocalIn);
+            assert_eq!(pkt.bytes(), &bytes[..]); // unchanged
+            assert_eq!(uoa.stats.read(Stat::UoaMalformed), i as u64 + 1);
+        }
+        assert_eq!(uoa.v4.len(), 0);
+        assert_eq!(uoa.stats.read(Stat::UoaSaved), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn truncated_packets_are_malformed() -> Result {
+        let uoa = net()?;
+        let bytes = ipv4(248, &[], &opp_v1([1, 2, 3, 4], 1), 4200);
+        for cut in [21, 24, 30, 33] {
+            let mut pkt = TestSkb::new(&bytes[..cut], 20)?;
+            uoa.ipv4(pkt.skb(), Chain::LocalIn);
+            assert_eq!(pkt.bytes(), &bytes[..cut]);
+        }
+        assert_eq!(uoa.stats.read(Stat::UoaMalformed), 4);
+        assert_eq!(uoa.v4.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn plain_udp_is_counted_and_untouched() -> Result {
+        let uoa = net()?;
+        let bytes = ipv4(17, &[], &[], 4300);
+        let mut pkt = TestSkb::new(&bytes, 20)?;
+        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        assert_eq!(pkt.bytes(), &bytes[..]);
+        assert_eq!(uoa.stats.read(Stat::UoaNone), 1);
+        Ok(())
+    }
+
+    /// IPv6 header, a destination options header (8 bytes), opp v2, UDP.
+    fn ipv6_with_destopts(opp_next: bool) -> KVec<u8> {
+        let udp = udp(4400);
+        let mut opp = [0u8; 24];
+        opp[..4].copy_from_slice(&[0x20, 17, 0, 24]);
+        opp[4..8].copy_from_slice(&[IPOPT_UOA, 20, 0x01, 0xbb]);
+        opp[8] = 0x20;
+        opp[23] = 0x42;
+        let mut p = KVec::new();
+        let plen = (8 + if opp_next { 24 } else { 0 } + udp.len()) as u16;
+        let l = plen.to_be_bytes();
+        p.extend_from_slice(&[0x60, 0, 0, 0, l[0], l[1], 60, 64], GFP_KERNEL).unwrap();
+        p.extend_from_slice(&[0xfd; 16], GFP_KERNEL).unwrap();
+        p.extend_from_slice(&[0xfe; 16], GFP_KERNEL).unwrap();
+        // Destination options: next header, length 0 (8 bytes), PadN.
+        p.extend_from_slice(&[if opp_next { 248 } else { 17 }, 0, 1, 4, 0, 0, 0, 0], GFP_KERNEL).unwrap();
+        if opp_next {
+            p.extend_from_slice(&opp, GFP_KERNEL).unwrap();
+        }
+        p.extend_from_slice(&udp, GFP_KERNEL).unwrap();
+        p
+    }
+
+    #[test]
+    fn opp_ipv6_after_extension_header() -> Result {
+        let uoa = net()?;
+        let mut pkt = TestSkb::new(&ipv6_with_destopts(true), 40)?;
+        pkt.set_csum_complete();
+        uoa.ipv6(pkt.skb(), Chain::LocalIn);
+        assert_eq!(pkt.bytes(), &ipv6_with_destopts(false)[..]);
+        assert!(pkt.csum_matches()); // CHECKSUM_COMPLETE adjusted
+        assert_eq!(pkt.offsets(), 40); // transport still at the options header
+        let mut addr = [0u8; 16];
+        addr[0] = 0x20;
+        addr[15] = 0x42;
+        let now = jiffies();
+        let key = FlowKey { saddr: [0xfd; 16], daddr: [0xfe; 16], sport: 4400, dport: 5000 };
+        assert_eq!(uoa.v6.lookup(&key, now, now + 10), Some(RealAddr::V6 { addr, port: 443 }));
+        Ok(())
+    }
+}
+
+#[kunit_tests(uoa_stats)]
+mod stats {
+    use crate::uoa_stats::{possible_cpus, Stat, Stats};
+    use kernel::prelude::*;
+
+    #[test]
+    fn counters_add_up_over_cpus() -> Result {
+        let s = Stats::new()?;
+        for _ in 0..5 {
+            s.inc(Stat::UoaGot);
+        }
+        s.inc(Stat::LookupMiss);
+        assert_eq!(s.read(Stat::UoaGot), 5);
+        assert_eq!(s.read(Stat::LookupMiss), 1);
+        assert_eq!(s.read(Stat::UoaSaved), 0);
+        let per_cpu: u64 = possible_cpus().map(|c| s.read_cpu(c, Stat::UoaGot)).sum();
+        assert_eq!(per_cpu, 5);
+        assert!(possible_cpus().count() >= 1);
+        Ok(())
+    }
+}
