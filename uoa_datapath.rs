@@ -18,7 +18,7 @@ use crate::{
     uoa_netfilter::{Chain, PacketHandler},
     uoa_parse::{
         self, find_uoa, ipv4_header_checksum, ipv6_transport, parse_opp, parse_opp_header, udp_ports,
-        Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, IPPROTO_OPP, IPPROTO_UDP,
+        IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, IPPROTO_OPP, IPPROTO_UDP,
         IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_HDR_LEN,
     },
     uoa_skb::Skb,
@@ -33,6 +33,20 @@ use crate::{
 const OPP_MAX_LEN: usize = 64;
 /// How much of an IPv6 packet the extension header walk looks at.
 const IPV6_WALK_LEN: usize = 256;
+
+// The kernel's formatting macros take their own `Display`; forward to the
+// `core` one the pure parser implements.
+impl kernel::fmt::Display for IpDisplay<'_> {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
+impl kernel::fmt::Display for RealAddr {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
 
 /// What one namespace's hooks, lookups, sweeper and /proc files share.
 #[pin_data]
@@ -66,7 +80,14 @@ impl UoaNet {
         if table.insert(key, real, now, now.wrapping_add(self.timeout)).is_ok() {
             self.stats.inc(Stat::UoaSaved);
             if self.debug && crate::net_ratelimit() {
-                pr_info!("{:?}:{} -> {:?}:{} real client {:?}\n", key.saddr, key.sport, key.daddr, key.dport, real);
+                pr_info!(
+                    "{}:{} -> {}:{} real client {}\n",
+                    IpDisplay(key.saddr.as_ref()),
+                    key.sport,
+                    IpDisplay(key.daddr.as_ref()),
+                    key.dport,
+                    real
+                );
             }
         }
     }

@@ -65,6 +65,55 @@ impl RealAddr {
     }
 }
 
+/// An IPv4 (4 bytes) or IPv6 (16 bytes) address, displayed the usual way:
+/// dotted quad, or RFC 5952 hex groups with the longest zero run as `::`.
+pub struct IpDisplay<'a>(pub &'a [u8]);
+
+impl core::fmt::Display for IpDisplay<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let a = self.0;
+        if a.len() == 4 {
+            return write!(f, "{}.{}.{}.{}", a[0], a[1], a[2], a[3]);
+        }
+        let mut groups = [0u16; 8];
+        for (i, g) in groups.iter_mut().enumerate() {
+            *g = u16::from_be_bytes([a[2 * i], a[2 * i + 1]]);
+        }
+        // The longest run of two or more zero groups (first one on ties).
+        let (mut best, mut best_len, mut run) = (8, 1, 0);
+        for i in 0..8 {
+            run = if groups[i] == 0 { run + 1 } else { 0 };
+            if run > best_len {
+                best_len = run;
+                best = i + 1 - run;
+            }
+        }
+        let mut i = 0;
+        while i < 8 {
+            if i == best {
+                f.write_str(if i == 0 { "::" } else { ":" })?;
+                i += best_len;
+                continue;
+            }
+            write!(f, "{:x}", groups[i])?;
+            if i < 7 {
+                f.write_str(":")?;
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+impl core::fmt::Display for RealAddr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RealAddr::V4 { addr, port } => write!(f, "{}:{}", IpDisplay(addr), port),
+            RealAddr::V6 { addr, port } => write!(f, "[{}]:{}", IpDisplay(addr), port),
+        }
+    }
+}
+
 /// Why a packet's UOA could not be trusted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParseError {
@@ -279,8 +328,11 @@ const IPV6_MAX_EXTHDRS: usize = 8;
 /// Walks the extension headers of the IPv6 packet that starts `pkt` (the
 /// packet may be cut short: a walk past the end is `Truncated`).
 pub fn ipv6_transport(pkt: &[u8]) -> Result<Ipv6Transport, ParseError> {
+    if pkt.len() < IPV6_HDR_LEN {
+        return Err(ParseError::Truncated);
+    }
     let mut nexthdr_offset = 6;
-    let mut nexthdr = *pkt.get(nexthdr_offset).ok_or(ParseError::Truncated)?;
+    let mut nexthdr = pkt[nexthdr_offset];
     let mut offset = IPV6_HDR_LEN;
     for _ in 0..=IPV6_MAX_EXTHDRS {
         let len = match nexthdr {
@@ -594,5 +646,30 @@ mod tests {
         assert_eq!(&map[56..58], &1234u16.to_be_bytes());
         map[0] = 99;
         assert_eq!(decode_lookup(&map), None);
+    }
+
+    #[test]
+    fn addresses_display_as_operators_write_them() {
+        extern crate std;
+        use std::string::ToString;
+        let v6 = |groups: [u16; 8]| {
+            let mut a = [0u8; 16];
+            for (i, g) in groups.iter().enumerate() {
+                a[2 * i..2 * i + 2].copy_from_slice(&g.to_be_bytes());
+            }
+            a
+        };
+        assert_eq!(IpDisplay(&[192, 0, 2, 1]).to_string(), "192.0.2.1");
+        assert_eq!(IpDisplay(&v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1])).to_string(), "2001:db8::1");
+        assert_eq!(IpDisplay(&v6([0; 8])).to_string(), "::");
+        assert_eq!(IpDisplay(&v6([0, 0, 0, 0, 0, 0, 0, 1])).to_string(), "::1");
+        assert_eq!(IpDisplay(&v6([0xfd00, 1, 0, 0, 0, 0, 0, 0])).to_string(), "fd00:1::");
+        assert_eq!(IpDisplay(&v6([1, 0, 2, 3, 4, 5, 6, 7])).to_string(), "1:0:2:3:4:5:6:7");
+        assert_eq!(IpDisplay(&v6([1, 0, 0, 2, 0, 0, 0, 3])).to_string(), "1:0:0:2::3");
+        assert_eq!(
+            RealAddr::V6 { addr: v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 7]), port: 53 }.to_string(),
+            "[2001:db8::7]:53"
+        );
+        assert_eq!(RealAddr::V4 { addr: [10, 0, 0, 1], port: 1 }.to_string(), "10.0.0.1:1");
     }
 }

@@ -33,7 +33,7 @@ use kernel::{
 use crate::{uoa_parse::RealAddr, uoa_sync::SpinLockBh};
 
 /// An IP address as stored in the table, network order bytes.
-pub(crate) trait Addr: Copy + Eq + Send + Sync + core::fmt::Debug + 'static {
+pub(crate) trait Addr: Copy + Eq + Send + Sync + core::fmt::Debug + AsRef<[u8]> + 'static {
     /// The all-zero address (wildcard in lookups).
     const UNSPECIFIED: Self;
     /// The address folded into 64 bits for hashing.

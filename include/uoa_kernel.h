@@ -41,5 +41,6 @@ __wsum uoa_test_skb_csum(const struct sk_buff *skb);
 unsigned int uoa_test_skb_ip_summed(const struct sk_buff *skb);
 void uoa_test_skb_set_headers(struct sk_buff *skb, unsigned int transport_offset);
 int uoa_test_skb_offsets(const struct sk_buff *skb);
+struct sk_buff *uoa_test_skb_nonlinear(const u8 *bytes, unsigned int len, unsigned int linear, unsigned int transport);
 
 #endif /* _UOA_KERNEL_H */

@@ -232,9 +232,34 @@ mod datapath {
             Ok(Self(skb))
         }
 
-        fn bytes(&self) -> &[u8] {
-            // SAFETY: test skbs are linear; `data` holds `len` bytes.
-            unsafe { core::slice::from_raw_parts((*self.0).data, (*self.0).len as usize) }
+        /// `bytes[..linear]` in the linear area, the rest in a page fragment.
+        fn nonlinear(bytes: &[u8], linear: usize, transport: usize) -> Result<Self> {
+            // SAFETY: the helper copies `bytes` and returns a new skb or null.
+            let skb = unsafe {
+                b::uoa_test_skb_nonlinear(bytes.as_ptr(), bytes.len() as u32, linear as u32, transport as u32)
+            };
+            if skb.is_null() {
+                return Err(ENOMEM);
+            }
+            Ok(Self(skb))
+        }
+
+        /// Bytes of the linear area.
+        fn headlen(&self) -> usize {
+            // SAFETY: valid skb.
+            unsafe { ((*self.0).len - (*self.0).data_len) as usize }
+        }
+
+        /// All the packet's bytes (copied out, linear or not).
+        fn bytes(&self) -> KVec<u8> {
+            let mut v = KVec::new();
+            // SAFETY: valid skb.
+            let len = unsafe { (*self.0).len } as usize;
+            v.resize(len, 0, GFP_KERNEL).unwrap();
+            // SAFETY: `v` has room for `len` bytes, the skb holds them.
+            let ret = unsafe { bindings::skb_copy_bits(self.0, 0, v.as_mut_ptr().cast(), len as i32) };
+            assert_eq!(ret, 0);
+            v
         }
 
         fn skb(&mut self) -> &mut Skb {
@@ -342,7 +367,7 @@ mod datapath {
         uoa.ipv4(pkt.skb(), Chain::LocalIn);
         // Exactly what the balancer's client would have sent as plain UDP.
         let want = ipv4(17, &[], &[], 4001);
-        assert_eq!(pkt.bytes(), &want[..]);
+        assert_eq!(&pkt.bytes()[..], &want[..]);
         assert_eq!(pkt.ip_summed(), b::CHECKSUM_COMPLETE);
         assert!(pkt.csum_matches()); // CHECKSUM_COMPLETE adjusted
         assert_eq!(pkt.offsets(), 20); // network at 0, transport at 20
@@ -357,7 +382,7 @@ mod datapath {
         let bytes = ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4001);
         let mut pkt = TestSkb::new(&bytes, 20)?;
         uoa.ipv4(pkt.skb(), Chain::Forward);
-        assert_eq!(pkt.bytes(), &bytes[..]);
+        assert_eq!(&pkt.bytes()[..], &bytes[..]);
         assert!(lookup4(&uoa, 4001).is_some());
         Ok(())
     }
@@ -374,8 +399,8 @@ mod datapath {
         }
         let mut clone = TestSkb(clone);
         uoa.ipv4(clone.skb(), Chain::LocalIn);
-        assert_eq!(clone.bytes(), &ipv4(17, &[], &[], 4002)[..]);
-        assert_eq!(original.bytes(), &bytes[..]); // the original's data is untouched
+        assert_eq!(&clone.bytes()[..], &ipv4(17, &[], &[], 4002)[..]);
+        assert_eq!(&original.bytes()[..], &bytes[..]); // the original's data is untouched
         Ok(())
     }
 
@@ -386,7 +411,7 @@ mod datapath {
         let bytes = ipv4(17, &opt, &[], 4003);
         let mut pkt = TestSkb::new(&bytes, 28)?;
         uoa.ipv4(pkt.skb(), Chain::LocalIn);
-        assert_eq!(pkt.bytes(), &bytes[..]);
+        assert_eq!(&pkt.bytes()[..], &bytes[..]);
         assert_eq!(lookup4(&uoa, 4003), Some(RealAddr::V4 { addr: [198, 51, 100, 7], port: 5000 }));
         Ok(())
     }
@@ -408,7 +433,7 @@ mod datapath {
             let bytes = ipv4(248, &[], opp, 4100 + i as u16);
             let mut pkt = TestSkb::new(&bytes, 20)?;
             uoa.ipv4(pkt.skb(), Chain::LocalIn);
-            assert_eq!(pkt.bytes(), &bytes[..]); // unchanged
+            assert_eq!(&pkt.bytes()[..], &bytes[..]); // unchanged
             assert_eq!(uoa.stats.read(Stat::UoaMalformed), i as u64 + 1);
         }
         assert_eq!(uoa.v4.len(), 0);
@@ -423,10 +448,32 @@ mod datapath {
         for cut in [21, 24, 30, 33] {
             let mut pkt = TestSkb::new(&bytes[..cut], 20)?;
             uoa.ipv4(pkt.skb(), Chain::LocalIn);
-            assert_eq!(pkt.bytes(), &bytes[..cut]);
+            assert_eq!(&pkt.bytes()[..], &bytes[..cut]);
         }
         assert_eq!(uoa.stats.read(Stat::UoaMalformed), 4);
         assert_eq!(uoa.v4.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn nonlinear_packets_are_parsed_and_stripped() -> Result {
+        let uoa = net()?;
+        // Only part of the IP header is linear: the opp header and UDP are
+        // in a page fragment, as after GRO or on many NICs.
+        let mut pkt = TestSkb::nonlinear(&ipv4(248, &[], &opp_v1([192, 0, 2, 5], 555), 4500), 14, 20)?;
+        assert_eq!(pkt.headlen(), 14);
+        pkt.set_csum_complete();
+        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        assert_eq!(&pkt.bytes()[..], &ipv4(17, &[], &[], 4500)[..]);
+        assert!(pkt.csum_matches());
+        assert_eq!(lookup4(&uoa, 4500), Some(RealAddr::V4 { addr: [192, 0, 2, 5], port: 555 }));
+        // A UOA option read across the linear boundary, left in place.
+        let opt = [IPOPT_UOA, 8, 0, 77, 198, 51, 100, 77];
+        let bytes = ipv4(17, &opt, &[], 4501);
+        let mut pkt = TestSkb::nonlinear(&bytes, 24, 28)?;
+        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        assert_eq!(&pkt.bytes()[..], &bytes[..]);
+        assert_eq!(lookup4(&uoa, 4501), Some(RealAddr::V4 { addr: [198, 51, 100, 77], port: 77 }));
         Ok(())
     }
 
@@ -436,7 +483,7 @@ mod datapath {
         let bytes = ipv4(17, &[], &[], 4300);
         let mut pkt = TestSkb::new(&bytes, 20)?;
         uoa.ipv4(pkt.skb(), Chain::LocalIn);
-        assert_eq!(pkt.bytes(), &bytes[..]);
+        assert_eq!(&pkt.bytes()[..], &bytes[..]);
         assert_eq!(uoa.stats.read(Stat::UoaNone), 1);
         Ok(())
     }
@@ -470,7 +517,7 @@ mod datapath {
         let mut pkt = TestSkb::new(&ipv6_with_destopts(true), 40)?;
         pkt.set_csum_complete();
         uoa.ipv6(pkt.skb(), Chain::LocalIn);
-        assert_eq!(pkt.bytes(), &ipv6_with_destopts(false)[..]);
+        assert_eq!(&pkt.bytes()[..], &ipv6_with_destopts(false)[..]);
         assert!(pkt.csum_matches()); // CHECKSUM_COMPLETE adjusted
         assert_eq!(pkt.offsets(), 40); // transport still at the options header
         let mut addr = [0u8; 16];

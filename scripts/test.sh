@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every uoa-rs test, setting everything up first:
 #   1. host: cargo test of the pure parser (unit and property tests);
-#   2. build: uoa.ko, the KUnit build, the samples (the C header's layout
-#      asserts are checked by compiling them);
+#   2. build: uoa.ko, the KUnit build, the samples; then the C header's
+#      layout, checked by tests/abi (C, and included from C++);
 #   3. KUnit: loads the test build in the guest, parses the KTAP output with
 #      the kernel's tools/testing/kunit/kunit.py;
 #   4. end-to-end: tests/e2e/run.sh in the guest (namespaces, veth, real
@@ -54,6 +54,15 @@ if [ $rc -ne 0 ]; then
 	summary
 fi
 count build 1 0 0
+
+step "abi: include/uoa.h layout"
+{ make -s -C tests/abi && tests/abi/uoa_abi_check; } >"$results/abi.log" 2>&1
+rc=$?
+cat "$results/abi.log"
+line=$(grep '^abi: ' "$results/abi.log")
+count abi \
+	"$(sed -n 's/^abi: \([0-9]*\) passed.*/\1/p' <<<"$line")" \
+	"$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")" "$rc"
 
 step "KUnit: test build in the guest"
 bash scripts/qemu-run.sh --quiet --timeout 300 --out "$results/kunit" -- \

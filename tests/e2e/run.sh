@@ -311,6 +311,26 @@ test_expiry() {
 	expect_eq "swept" "$(extra uoa-rs mappings_ipv4)" 0
 }
 
+test_debug_logs_mappings() {
+	make_pair uoa-lb uoa-rs
+	insmod "$MODULE"
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.101:1010 -s "$LB_IP:4070" -d "$RS_IP:5000"
+	sleep 0.2
+	! dmesg | grep -q 'real client' || fail "uoa_debug=0 logged a mapping"
+	rmmod uoa
+	insmod "$MODULE" uoa_debug=1
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.101:1010 -s "$LB_IP:4070" -d "$RS_IP:5000"
+	sleep 0.2
+	dmesg | grep -q 'uoa: 10.0.1.1:4070 -> 10.0.1.2:5000 real client 192.0.2.101:1010$' ||
+		fail "uoa_debug=1 logged no mapping: $(dmesg | tail -n 3)"
+	# Rate-limited: a burst of 200 mappings logs far fewer lines.
+	in_ns uoa-lb "$LB" -m opp -n 200 -c 192.0.2.102:1020 -s "$LB_IP:4071" -d "$RS_IP:5000"
+	sleep 0.3
+	local lines
+	lines=$(dmesg | grep -c 'real client' || true)
+	[ "$lines" -lt 50 ] || fail "$lines debug lines for 201 mappings: not rate-limited"
+}
+
 # --- runner ---
 
 pattern=${1:-}

@@ -50,3 +50,37 @@ proptest! {
         let _ = ipv4_header_checksum(&bytes);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    #[test]
+    fn ipv6_walk_never_panics_and_stays_inside(bytes in proptest::collection::vec(any::<u8>(), 0..160)) {
+        match ipv6_transport(&bytes) {
+            Ok(Ipv6Transport::Opp { nexthdr_offset, offset }) => {
+                prop_assert!(nexthdr_offset < offset && offset <= bytes.len());
+                prop_assert_eq!(bytes[nexthdr_offset], IPPROTO_OPP);
+            }
+            Ok(Ipv6Transport::Udp { offset }) => prop_assert!(offset <= bytes.len()),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn lookup_abi_round_trips(map in proptest::array::uniform32(any::<u8>()), tail in proptest::array::uniform26(any::<u8>()),
+                              real_v4 in any::<[u8; 4]>(), port in any::<u16>()) {
+        let mut m = [0u8; PARAM_MAP_LEN];
+        m[..32].copy_from_slice(&map);
+        m[32..].copy_from_slice(&tail);
+        let before = m;
+        let query = decode_lookup(&m);
+        let af = u16::from_ne_bytes([m[0], m[1]]);
+        prop_assert_eq!(query.is_some(), af == AF_INET || af == AF_INET6);
+        encode_real(&mut m, &RealAddr::V4 { addr: real_v4, port });
+        // The input half is never touched by the answer.
+        prop_assert_eq!(&m[..38], &before[..38]);
+        prop_assert_eq!(&m[40..44], &real_v4[..]);
+        prop_assert_eq!(&m[44..56], &[0u8; 12][..]);
+        prop_assert_eq!(u16::from_be_bytes([m[56], m[57]]), port);
+    }
+}
