@@ -17,6 +17,8 @@
     unreachable_pub,
     unsafe_op_in_unsafe_fn,
     clippy::all,
+    clippy::pedantic,
+    clippy::nursery,
     clippy::undocumented_unsafe_blocks
 )]
 

@@ -17,9 +17,9 @@ use kernel::prelude::*;
 use crate::{
     uoa_netfilter::{Chain, PacketHandler},
     uoa_parse::{
-        self, find_uoa, ipv4_header_checksum, ipv6_transport, parse_opp, parse_opp_header, udp_ports,
-        IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, IPPROTO_OPP, IPPROTO_UDP,
-        IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_HDR_LEN,
+        self, find_uoa, ipv4_header_checksum, ipv6_transport, parse_opp, parse_opp_header,
+        udp_ports, IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr,
+        IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_HDR_LEN,
     },
     uoa_skb::Skb,
     uoa_stats::{Stat, Stats},
@@ -77,7 +77,10 @@ impl UoaNet {
     fn record<A: Addr>(&self, table: &Table<A>, key: FlowKey<A>, real: RealAddr) {
         self.stats.inc(Stat::UoaGot);
         let now = jiffies();
-        if table.insert(key, real, now, now.wrapping_add(self.timeout)).is_ok() {
+        if table
+            .insert(key, real, now, now.wrapping_add(self.timeout))
+            .is_ok()
+        {
             self.stats.inc(Stat::UoaSaved);
             if self.debug && crate::net_ratelimit() {
                 pr_info!(
@@ -99,7 +102,10 @@ impl UoaNet {
     /// IPv4 with options: a UOA option among them, kept in the packet.
     fn ipv4_option(&self, skb: &Skb, ip: &Ipv4Header) {
         let mut area = [0u8; 40];
-        let real = match skb.header(IPV4_HDR_LEN, ip.header_len - IPV4_HDR_LEN, &mut area).map(find_uoa) {
+        let real = match skb
+            .header(IPV4_HDR_LEN, ip.header_len - IPV4_HDR_LEN, &mut area)
+            .map(find_uoa)
+        {
             Some(Ok(Some(real))) => real,
             Some(Ok(None)) => return self.stats.inc(Stat::UoaNone),
             _ => return self.malformed(),
@@ -108,12 +114,26 @@ impl UoaNet {
         let Some(Ok((sport, dport))) = skb.header(ip.header_len, 4, &mut udp).map(udp_ports) else {
             return self.malformed();
         };
-        self.record(&self.v4, FlowKey { saddr: ip.saddr, daddr: ip.daddr, sport, dport }, real);
+        self.record(
+            &self.v4,
+            FlowKey {
+                saddr: ip.saddr,
+                daddr: ip.daddr,
+                sport,
+                dport,
+            },
+            real,
+        );
     }
 
     /// Reads and validates the opp header at `offset`, with the UDP ports
     /// after it. `end` is where the packet's payload ends.
-    fn read_opp(&self, skb: &Skb, offset: usize, end: usize) -> Option<(usize, Option<RealAddr>, u16, u16)> {
+    fn read_opp(
+        &self,
+        skb: &Skb,
+        offset: usize,
+        end: usize,
+    ) -> Option<(usize, Option<RealAddr>, u16, u16)> {
         let mut fixed = [0u8; OPP_HDR_LEN];
         let avail = end.saturating_sub(offset);
         let parsed = skb
@@ -123,14 +143,16 @@ impl UoaNet {
             .filter(|h| h.len <= OPP_MAX_LEN)
             .and_then(|h| {
                 let mut buf = [0u8; OPP_MAX_LEN];
-                skb.header(offset, h.len, &mut buf).and_then(|opp| parse_opp(opp).ok())
+                skb.header(offset, h.len, &mut buf)
+                    .and_then(|opp| parse_opp(opp).ok())
             });
         let Some((opp, real)) = parsed else {
             self.malformed();
             return None;
         };
         let mut udp = [0u8; 4];
-        let Some(Ok((sport, dport))) = skb.header(offset + opp.len, 4, &mut udp).map(udp_ports) else {
+        let Some(Ok((sport, dport))) = skb.header(offset + opp.len, 4, &mut udp).map(udp_ports)
+        else {
             self.malformed();
             return None;
         };
@@ -145,43 +167,75 @@ impl UoaNet {
         let Some((opp_len, real, sport, dport)) = self.read_opp(skb, ip.header_len, end) else {
             return;
         };
-        match real {
-            Some(real) => self.record(&self.v4, FlowKey { saddr: ip.saddr, daddr: ip.daddr, sport, dport }, real),
-            None => self.stats.inc(Stat::UoaNone),
-        }
-        if chain == Chain::Forward {
-            return;
-        }
+        let key = FlowKey {
+            saddr: ip.saddr,
+            daddr: ip.daddr,
+            sport,
+            dport,
+        };
         let total_len = (ip.total_len - opp_len) as u16;
-        let stripped = skb.remove_after_headers(ip.header_len, opp_len, |hdr| {
-            hdr[9] = IPPROTO_UDP;
-            hdr[2..4].copy_from_slice(&total_len.to_be_bytes());
-            let csum = ipv4_header_checksum(hdr);
-            hdr[10..12].copy_from_slice(&csum.to_be_bytes());
-        });
-        if stripped.is_err() {
-            self.stats.inc(Stat::StripFailed);
-        }
+        self.finish_opp(
+            skb,
+            &self.v4,
+            key,
+            real,
+            chain,
+            ip.header_len,
+            opp_len,
+            |hdr| {
+                hdr[9] = IPPROTO_UDP;
+                hdr[2..4].copy_from_slice(&total_len.to_be_bytes());
+                let csum = ipv4_header_checksum(hdr);
+                hdr[10..12].copy_from_slice(&csum.to_be_bytes());
+            },
+        );
     }
 
-    fn ipv6_opp(&self, skb: &mut Skb, ip: &Ipv6Header, nexthdr_offset: usize, offset: usize, chain: Chain) {
+    fn ipv6_opp(
+        &self,
+        skb: &mut Skb,
+        ip: &Ipv6Header,
+        nexthdr_offset: usize,
+        offset: usize,
+        chain: Chain,
+    ) {
         let end = (IPV6_HDR_LEN + ip.payload_len).min(skb.len());
         let Some((opp_len, real, sport, dport)) = self.read_opp(skb, offset, end) else {
             return;
         };
-        match real {
-            Some(real) => self.record(&self.v6, FlowKey { saddr: ip.saddr, daddr: ip.daddr, sport, dport }, real),
-            None => self.stats.inc(Stat::UoaNone),
-        }
-        if chain == Chain::Forward {
-            return;
-        }
+        let key = FlowKey {
+            saddr: ip.saddr,
+            daddr: ip.daddr,
+            sport,
+            dport,
+        };
         let payload_len = (ip.payload_len - opp_len) as u16;
-        let stripped = skb.remove_after_headers(offset, opp_len, |hdr| {
+        self.finish_opp(skb, &self.v6, key, real, chain, offset, opp_len, |hdr| {
             hdr[nexthdr_offset] = IPPROTO_UDP;
             hdr[4..6].copy_from_slice(&payload_len.to_be_bytes());
         });
-        if stripped.is_err() {
+    }
+
+    /// Records what a valid opp header carried and, in LOCAL_IN, removes
+    /// the `opp_len` bytes after the `headers` bytes of network headers;
+    /// `edit` then fixes the moved headers up for plain UDP.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_opp<A: Addr>(
+        &self,
+        skb: &mut Skb,
+        table: &Table<A>,
+        key: FlowKey<A>,
+        real: Option<RealAddr>,
+        chain: Chain,
+        headers: usize,
+        opp_len: usize,
+        edit: impl FnOnce(&mut [u8]),
+    ) {
+        match real {
+            Some(real) => self.record(table, key, real),
+            None => self.stats.inc(Stat::UoaNone),
+        }
+        if chain == Chain::LocalIn && skb.remove_after_headers(headers, opp_len, edit).is_err() {
             self.stats.inc(Stat::StripFailed);
         }
     }
@@ -191,18 +245,49 @@ impl UoaNet {
         let now = jiffies();
         let refresh = now.wrapping_add(self.timeout);
         match *query {
-            LookupQuery::V4 { saddr, daddr, sport, dport } => {
-                self.v4.lookup(&FlowKey { saddr, daddr, sport, dport }, now, refresh)
-            }
-            LookupQuery::V6 { saddr, daddr, sport, dport } => {
+            LookupQuery::V4 {
+                saddr,
+                daddr,
+                sport,
+                dport,
+            } => self.v4.lookup(
+                &FlowKey {
+                    saddr,
+                    daddr,
+                    sport,
+                    dport,
+                },
+                now,
+                refresh,
+            ),
+            LookupQuery::V6 {
+                saddr,
+                daddr,
+                sport,
+                dport,
+            } => {
                 // A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d.
                 match (uoa_parse::v4_mapped(&saddr), uoa_parse::v4_mapped(&daddr)) {
                     (Some(s4), d4) if d4.is_some() || daddr == [0; 16] => self.v4.lookup(
-                        &FlowKey { saddr: s4, daddr: d4.unwrap_or([0; 4]), sport, dport },
+                        &FlowKey {
+                            saddr: s4,
+                            daddr: d4.unwrap_or([0; 4]),
+                            sport,
+                            dport,
+                        },
                         now,
                         refresh,
                     ),
-                    _ => self.v6.lookup(&FlowKey { saddr, daddr, sport, dport }, now, refresh),
+                    _ => self.v6.lookup(
+                        &FlowKey {
+                            saddr,
+                            daddr,
+                            sport,
+                            dport,
+                        },
+                        now,
+                        refresh,
+                    ),
                 }
             }
         }
@@ -212,7 +297,10 @@ impl UoaNet {
 impl PacketHandler for UoaNet {
     fn ipv4(&self, skb: &mut Skb, chain: Chain) {
         let mut buf = [0u8; IPV4_HDR_LEN];
-        let Some(ip) = skb.header(0, IPV4_HDR_LEN, &mut buf).and_then(|h| Ipv4Header::parse(h).ok()) else {
+        let Some(ip) = skb
+            .header(0, IPV4_HDR_LEN, &mut buf)
+            .and_then(|h| Ipv4Header::parse(h).ok())
+        else {
             return;
         };
         match ip.protocol {
@@ -225,7 +313,10 @@ impl PacketHandler for UoaNet {
 
     fn ipv6(&self, skb: &mut Skb, chain: Chain) {
         let mut buf = [0u8; IPV6_HDR_LEN];
-        let Some(ip) = skb.header(0, IPV6_HDR_LEN, &mut buf).and_then(|h| Ipv6Header::parse(h).ok()) else {
+        let Some(ip) = skb
+            .header(0, IPV6_HDR_LEN, &mut buf)
+            .and_then(|h| Ipv6Header::parse(h).ok())
+        else {
             return;
         };
         match ip.nexthdr {
@@ -240,9 +331,10 @@ impl PacketHandler for UoaNet {
         match walk {
             Some(Ok(Ipv6Transport::Udp { .. })) => self.stats.inc(Stat::UoaNone),
             Some(Ok(Ipv6Transport::Fragment)) => self.stats.inc(Stat::Fragment),
-            Some(Ok(Ipv6Transport::Opp { nexthdr_offset, offset })) => {
-                self.ipv6_opp(skb, &ip, nexthdr_offset, offset, chain)
-            }
+            Some(Ok(Ipv6Transport::Opp {
+                nexthdr_offset,
+                offset,
+            })) => self.ipv6_opp(skb, &ip, nexthdr_offset, offset, chain),
             _ => {}
         }
     }

@@ -53,12 +53,20 @@ pub(crate) struct HookPoint {
 impl HookPoint {
     /// An IPv4 hook.
     pub(crate) const fn ipv4(hooknum: u32, priority: i32) -> Self {
-        Self { pf: b::NFPROTO_IPV4 as u8, hooknum, priority }
+        Self {
+            pf: b::NFPROTO_IPV4 as u8,
+            hooknum,
+            priority,
+        }
     }
 
     /// An IPv6 hook.
     pub(crate) const fn ipv6(hooknum: u32, priority: i32) -> Self {
-        Self { pf: b::NFPROTO_IPV6 as u8, hooknum, priority }
+        Self {
+            pf: b::NFPROTO_IPV6 as u8,
+            hooknum,
+            priority,
+        }
     }
 }
 
@@ -86,7 +94,11 @@ impl<T: PacketHandler> HookRegistration<T> {
     /// # Safety
     ///
     /// `net` is a live namespace that outlives the returned value.
-    pub(crate) unsafe fn new(net: *mut bindings::net, points: &[HookPoint], handler: Arc<T>) -> Result<Self> {
+    pub(crate) unsafe fn new(
+        net: *mut bindings::net,
+        points: &[HookPoint],
+        handler: Arc<T>,
+    ) -> Result<Self> {
         let mut ops = KVec::with_capacity(points.len(), GFP_KERNEL)?;
         for p in points {
             let hook: b::nf_hookfn = if p.pf == b::NFPROTO_IPV4 as u8 {
@@ -200,7 +212,10 @@ impl<T: SockoptGet> SockoptRegistration<T> {
         // SAFETY: `ops` is initialised and pinned until `drop` unregisters.
         to_result(unsafe { b::nf_register_sockopt(ops.get()) })?;
         // INVARIANT: registered just now.
-        Ok(Self { ops, _handler: PhantomData })
+        Ok(Self {
+            ops,
+            _handler: PhantomData,
+        })
     }
 }
 
@@ -228,7 +243,12 @@ unsafe extern "C" fn sockopt_get_trampoline<T: SockoptGet>(
         // SAFETY: `len` points at the caller's length for the call.
         let len = unsafe { &mut *len };
         let size = usize::try_from(*len).unwrap_or(0);
-        T::get(net, optval, UserSlice::new(UserPtr::from_ptr(user), size), len)?;
+        T::get(
+            net,
+            optval,
+            UserSlice::new(UserPtr::from_ptr(user), size),
+            len,
+        )?;
         Ok(0)
     })
 }

@@ -81,8 +81,8 @@ impl core::fmt::Display for IpDisplay<'_> {
         }
         // The longest run of two or more zero groups (first one on ties).
         let (mut best, mut best_len, mut run) = (8, 1, 0);
-        for i in 0..8 {
-            run = if groups[i] == 0 { run + 1 } else { 0 };
+        for (i, &g) in groups.iter().enumerate() {
+            run = if g == 0 { run + 1 } else { 0 };
             if run > best_len {
                 best_len = run;
                 best = i + 1 - run;
@@ -222,9 +222,8 @@ pub fn parse_opp(opp: &[u8]) -> Result<(OppHeader, Option<RealAddr>), ParseError
     let header = parse_opp_header(opp, opp.len())?;
     let real = find_uoa(&opp[OPP_HDR_LEN..header.len])?;
     match (header.version, real) {
-        (OPP_VERSION_IPV4, Some(RealAddr::V6 { .. })) | (OPP_VERSION_IPV6, Some(RealAddr::V4 { .. })) => {
-            Err(ParseError::OppFamilyMismatch)
-        }
+        (OPP_VERSION_IPV4, Some(RealAddr::V6 { .. }))
+        | (OPP_VERSION_IPV6, Some(RealAddr::V4 { .. })) => Err(ParseError::OppFamilyMismatch),
         _ => Ok((header, real)),
     }
 }
@@ -337,7 +336,12 @@ pub fn ipv6_transport(pkt: &[u8]) -> Result<Ipv6Transport, ParseError> {
     for _ in 0..=IPV6_MAX_EXTHDRS {
         let len = match nexthdr {
             IPPROTO_UDP => return Ok(Ipv6Transport::Udp { offset }),
-            IPPROTO_OPP => return Ok(Ipv6Transport::Opp { nexthdr_offset, offset }),
+            IPPROTO_OPP => {
+                return Ok(Ipv6Transport::Opp {
+                    nexthdr_offset,
+                    offset,
+                })
+            }
             44 => return Ok(Ipv6Transport::Fragment),
             // Hop-by-hop, routing, destination options: 8-byte units.
             0 | 43 | 60 => usize::from(*pkt.get(offset + 1).ok_or(ParseError::Truncated)?) * 8 + 8,
@@ -406,14 +410,20 @@ pub fn decode_lookup(map: &[u8; PARAM_MAP_LEN]) -> Option<LookupQuery> {
             sport,
             dport,
         }),
-        AF_INET6 => Some(LookupQuery::V6 { saddr: s16, daddr: d16, sport, dport }),
+        AF_INET6 => Some(LookupQuery::V6 {
+            saddr: s16,
+            daddr: d16,
+            sport,
+            dport,
+        }),
         _ => None,
     }
 }
 
 /// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
 pub fn v4_mapped(addr: &[u8; 16]) -> Option<[u8; 4]> {
-    (addr[..10] == [0; 10] && addr[10..12] == [0xff, 0xff]).then(|| [addr[12], addr[13], addr[14], addr[15]])
+    (addr[..10] == [0; 10] && addr[10..12] == [0xff, 0xff])
+        .then(|| [addr[12], addr[13], addr[14], addr[15]])
 }
 
 /// Writes the output fields of a `struct uoa_param_map`.
@@ -436,7 +446,10 @@ pub fn encode_real(map: &mut [u8; PARAM_MAP_LEN], real: &RealAddr) {
 /// UDP source and destination ports (host order) from a UDP header.
 pub fn udp_ports(bytes: &[u8]) -> Result<(u16, u16), ParseError> {
     let h = bytes.get(..4).ok_or(ParseError::Truncated)?;
-    Ok((u16::from_be_bytes([h[0], h[1]]), u16::from_be_bytes([h[2], h[3]])))
+    Ok((
+        u16::from_be_bytes([h[0], h[1]]),
+        u16::from_be_bytes([h[2], h[3]]),
+    ))
 }
 
 /// The IPv4 header checksum of `header` (its checksum field, bytes 10-11,
@@ -470,7 +483,10 @@ mod tests {
         let opt = uoa4(5353, [10, 0, 0, 1]);
         assert_eq!(
             find_uoa(&opt),
-            Ok(Some(RealAddr::V4 { addr: [10, 0, 0, 1], port: 5353 }))
+            Ok(Some(RealAddr::V4 {
+                addr: [10, 0, 0, 1],
+                port: 5353
+            }))
         );
     }
 
@@ -493,7 +509,10 @@ mod tests {
         let mut area = [IPOPT_NOOP; 12];
         area[1..9].copy_from_slice(&uoa4(1, [1, 2, 3, 4]));
         area[9] = IPOPT_END;
-        assert!(matches!(find_uoa(&area), Ok(Some(RealAddr::V4 { port: 1, .. }))));
+        assert!(matches!(
+            find_uoa(&area),
+            Ok(Some(RealAddr::V4 { port: 1, .. }))
+        ));
     }
 
     #[test]
@@ -510,7 +529,10 @@ mod tests {
         let mut area = [0u8; 12];
         area[..4].copy_from_slice(&[68, 4, 5, 0]);
         area[4..].copy_from_slice(&uoa4(9, [9, 9, 9, 9]));
-        assert!(matches!(find_uoa(&area), Ok(Some(RealAddr::V4 { port: 9, .. }))));
+        assert!(matches!(
+            find_uoa(&area),
+            Ok(Some(RealAddr::V4 { port: 9, .. }))
+        ));
     }
 
     #[test]
@@ -541,7 +563,10 @@ mod tests {
         assert_eq!(find_uoa(&[68, 1, 0, 0]), Err(ParseError::BadOptionArea));
         assert_eq!(find_uoa(&[68, 9, 0, 0]), Err(ParseError::BadOptionArea));
         // A UOA cut short by the end of the area.
-        assert_eq!(find_uoa(&uoa4(1, [1, 2, 3, 4])[..6]), Err(ParseError::BadOptionArea));
+        assert_eq!(
+            find_uoa(&uoa4(1, [1, 2, 3, 4])[..6]),
+            Err(ParseError::BadOptionArea)
+        );
     }
 
     fn opp(version: u8, len: u16, next: u8) -> [u8; 12] {
@@ -555,20 +580,42 @@ mod tests {
     #[test]
     fn opp_v1_with_uoa() {
         let (hdr, real) = parse_opp(&opp(1, 12, IPPROTO_UDP)).unwrap();
-        assert_eq!(hdr, OppHeader { version: 1, len: 12 });
-        assert_eq!(real, Some(RealAddr::V4 { addr: [192, 0, 2, 1], port: 53 }));
+        assert_eq!(
+            hdr,
+            OppHeader {
+                version: 1,
+                len: 12
+            }
+        );
+        assert_eq!(
+            real,
+            Some(RealAddr::V4 {
+                addr: [192, 0, 2, 1],
+                port: 53
+            })
+        );
     }
 
     #[test]
     fn opp_header_checks() {
-        assert_eq!(parse_opp(&opp(3, 12, 17)), Err(ParseError::BadOppVersion(3)));
-        assert_eq!(parse_opp(&opp(0, 12, 17)), Err(ParseError::BadOppVersion(0)));
+        assert_eq!(
+            parse_opp(&opp(3, 12, 17)),
+            Err(ParseError::BadOppVersion(3))
+        );
+        assert_eq!(
+            parse_opp(&opp(0, 12, 17)),
+            Err(ParseError::BadOppVersion(0))
+        );
         let mut reserved = opp(1, 12, 17);
         reserved[0] |= 1;
         assert_eq!(parse_opp(&reserved), Err(ParseError::OppReservedBits));
         assert_eq!(parse_opp(&opp(1, 12, 6)), Err(ParseError::OppNotUdp(6)));
         for len in [0u16, 2, 5, 13, 16, 400] {
-            assert_eq!(parse_opp(&opp(1, len, 17)), Err(ParseError::BadOppLength(len)), "{len}");
+            assert_eq!(
+                parse_opp(&opp(1, len, 17)),
+                Err(ParseError::BadOppLength(len)),
+                "{len}"
+            );
         }
         assert_eq!(parse_opp(&opp(1, 12, 17)[..3]), Err(ParseError::Truncated));
     }
@@ -583,15 +630,18 @@ mod tests {
 
     #[test]
     fn opp_version_must_match_family() {
-        assert_eq!(parse_opp(&opp(2, 12, 17)), Err(ParseError::OppFamilyMismatch));
+        assert_eq!(
+            parse_opp(&opp(2, 12, 17)),
+            Err(ParseError::OppFamilyMismatch)
+        );
     }
 
     #[test]
     fn ipv4_header_fields_and_checksum() {
         // A header from a real capture: checksum 0xb861.
         let h = [
-            0x45, 0, 0, 0x73, 0, 0, 0x40, 0, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0, 1, 0xc0,
-            0xa8, 0, 0xc7,
+            0x45, 0, 0, 0x73, 0, 0, 0x40, 0, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8, 0, 1, 0xc0, 0xa8,
+            0, 0xc7,
         ];
         let ip = Ipv4Header::parse(&h).unwrap();
         assert_eq!((ip.header_len, ip.protocol, ip.total_len), (20, 17, 0x73));
@@ -607,12 +657,24 @@ mod tests {
         p[6] = IPPROTO_UDP;
         assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Udp { offset: 40 }));
         p[6] = IPPROTO_OPP;
-        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Opp { nexthdr_offset: 6, offset: 40 }));
+        assert_eq!(
+            ipv6_transport(&p),
+            Ok(Ipv6Transport::Opp {
+                nexthdr_offset: 6,
+                offset: 40
+            })
+        );
         // Destination options (16 bytes) then opp.
         p[6] = 60;
         p[40] = IPPROTO_OPP;
         p[41] = 1;
-        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Opp { nexthdr_offset: 40, offset: 56 }));
+        assert_eq!(
+            ipv6_transport(&p),
+            Ok(Ipv6Transport::Opp {
+                nexthdr_offset: 40,
+                offset: 56
+            })
+        );
         // Hop-by-hop (8) then fragment.
         p[6] = 0;
         p[40] = 44;
@@ -635,7 +697,12 @@ mod tests {
         map[36..38].copy_from_slice(&53u16.to_be_bytes());
         assert_eq!(
             decode_lookup(&map),
-            Some(LookupQuery::V4 { saddr: [10, 0, 1, 1], daddr: [0; 4], sport: 4000, dport: 53 })
+            Some(LookupQuery::V4 {
+                saddr: [10, 0, 1, 1],
+                daddr: [0; 4],
+                sport: 4000,
+                dport: 53
+            })
         );
         let mut addr = [0u8; 16];
         addr[0] = 0x20;
@@ -660,16 +727,39 @@ mod tests {
             a
         };
         assert_eq!(IpDisplay(&[192, 0, 2, 1]).to_string(), "192.0.2.1");
-        assert_eq!(IpDisplay(&v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1])).to_string(), "2001:db8::1");
+        assert_eq!(
+            IpDisplay(&v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1])).to_string(),
+            "2001:db8::1"
+        );
         assert_eq!(IpDisplay(&v6([0; 8])).to_string(), "::");
         assert_eq!(IpDisplay(&v6([0, 0, 0, 0, 0, 0, 0, 1])).to_string(), "::1");
-        assert_eq!(IpDisplay(&v6([0xfd00, 1, 0, 0, 0, 0, 0, 0])).to_string(), "fd00:1::");
-        assert_eq!(IpDisplay(&v6([1, 0, 2, 3, 4, 5, 6, 7])).to_string(), "1:0:2:3:4:5:6:7");
-        assert_eq!(IpDisplay(&v6([1, 0, 0, 2, 0, 0, 0, 3])).to_string(), "1:0:0:2::3");
         assert_eq!(
-            RealAddr::V6 { addr: v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 7]), port: 53 }.to_string(),
+            IpDisplay(&v6([0xfd00, 1, 0, 0, 0, 0, 0, 0])).to_string(),
+            "fd00:1::"
+        );
+        assert_eq!(
+            IpDisplay(&v6([1, 0, 2, 3, 4, 5, 6, 7])).to_string(),
+            "1:0:2:3:4:5:6:7"
+        );
+        assert_eq!(
+            IpDisplay(&v6([1, 0, 0, 2, 0, 0, 0, 3])).to_string(),
+            "1:0:0:2::3"
+        );
+        assert_eq!(
+            RealAddr::V6 {
+                addr: v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 7]),
+                port: 53
+            }
+            .to_string(),
             "[2001:db8::7]:53"
         );
-        assert_eq!(RealAddr::V4 { addr: [10, 0, 0, 1], port: 1 }.to_string(), "10.0.0.1:1");
+        assert_eq!(
+            RealAddr::V4 {
+                addr: [10, 0, 0, 1],
+                port: 1
+            }
+            .to_string(),
+            "10.0.0.1:1"
+        );
     }
 }

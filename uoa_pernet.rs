@@ -26,7 +26,10 @@ struct PernetOps {
 // `id` is written once by `register_pernet_subsys` before any reader.
 unsafe impl Sync for PernetOps {}
 
-static PERNET: PernetOps = PernetOps { ops: Opaque::uninit(), id: Opaque::new(0) };
+static PERNET: PernetOps = PernetOps {
+    ops: Opaque::uninit(),
+    id: Opaque::new(0),
+};
 
 /// Registration of the per-namespace state; unregistered on drop, which
 /// runs every namespace's exit.
@@ -81,6 +84,9 @@ pub(crate) unsafe fn state<'a>(net: *const bindings::net) -> Option<&'a NetState
     unsafe { (*slot(net)).as_ref() }
 }
 
+/// # Safety
+///
+/// Called by the namespace code only, with a namespace being set up.
 unsafe extern "C" fn net_init(net: *mut bindings::net) -> c_int {
     from_result(|| {
         // SAFETY: the kernel calls `init` with a live namespace.
@@ -91,11 +97,15 @@ unsafe extern "C" fn net_init(net: *mut bindings::net) -> c_int {
     })
 }
 
+/// # Safety
+///
+/// Called by the namespace code only, with a namespace going away whose
+/// `net_init` succeeded.
 unsafe extern "C" fn net_exit(net: *mut bindings::net) {
     // SAFETY: `net` is live until `exit` returns.
     let slot = unsafe { slot(net) };
     // SAFETY: `slot` is valid (above); nothing else uses it during exit.
-    let state = unsafe { core::mem::replace(&mut *slot, core::ptr::null_mut()) };
+    let state = unsafe { core::mem::take(&mut *slot) };
     if !state.is_null() {
         // SAFETY: the pointer came from `KBox::into_raw` in `net_init`.
         drop(unsafe { KBox::from_raw(state) });

@@ -42,7 +42,11 @@ impl<T: ProcShow> ProcEntry<T> {
     /// # Safety
     ///
     /// `parent` is a live proc directory that outlives the returned value.
-    pub(crate) unsafe fn new(parent: *mut bindings::proc_dir_entry, name: &'static CStr, data: Arc<T>) -> Result<Self> {
+    pub(crate) unsafe fn new(
+        parent: *mut bindings::proc_dir_entry,
+        name: &'static CStr,
+        data: Arc<T>,
+    ) -> Result<Self> {
         // SAFETY: `name` is a static C string, `parent` live (caller), and
         // `data` outlives the entry: `drop` removes the entry, waiting for
         // readers, before releasing its reference.
@@ -75,7 +79,10 @@ impl<T: ProcShow> Drop for ProcEntry<T> {
 /// # Safety
 ///
 /// Called by the seq_file code only, for an entry made by `ProcEntry<T>`.
-unsafe extern "C" fn show_trampoline<T: ProcShow>(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+unsafe extern "C" fn show_trampoline<T: ProcShow>(
+    m: *mut bindings::seq_file,
+    _v: *mut c_void,
+) -> c_int {
     // SAFETY: `single_open` stored the entry's data, an `Arc<T>` pointer
     // that lives until the entry is removed, in `private`.
     let data = unsafe { &*(*m).private.cast::<T>() };

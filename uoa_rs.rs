@@ -14,12 +14,7 @@
 //! `uoa_skb`) so that the rest is safe Rust.
 
 use kernel::{
-    bindings, c_str,
-    prelude::*,
-    seq_file::SeqFile,
-    seq_print,
-    sync::Arc,
-    uaccess::UserSlice,
+    bindings, c_str, prelude::*, seq_file::SeqFile, seq_print, sync::Arc, uaccess::UserSlice,
 };
 
 mod uoa_bindings;
@@ -122,7 +117,12 @@ impl Config {
     pub(crate) const MAX_TIMEOUT_SECS: i32 = 86400;
 
     /// Checks raw parameter values.
-    pub(crate) fn new(debug: i32, map_timeout: i32, map_tab_bits: i32, hook_forward: i32) -> Result<Self, ParamError> {
+    pub(crate) fn new(
+        debug: i32,
+        map_timeout: i32,
+        map_tab_bits: i32,
+        hook_forward: i32,
+    ) -> Result<Self, ParamError> {
         let flag = |v: i32, e: fn(i32) -> ParamError| match v {
             0 => Ok(false),
             1 => Ok(true),
@@ -155,7 +155,10 @@ impl Config {
             match e {
                 ParamError::Debug(v) => pr_err!("uoa_debug={v}: must be 0 or 1\n"),
                 ParamError::MapTimeout(v) => {
-                    pr_err!("uoa_map_timeout={v}: must be 1 to {} seconds\n", Self::MAX_TIMEOUT_SECS)
+                    pr_err!(
+                        "uoa_map_timeout={v}: must be 1 to {} seconds\n",
+                        Self::MAX_TIMEOUT_SECS
+                    )
                 }
                 ParamError::MapTabBits(v) => pr_err!("uoa_map_tab_bits={v}: must be 4 to 20\n"),
                 ParamError::HookForward(v) => pr_err!("uoa_hook_forward={v}: must be 0 or 1\n"),
@@ -207,7 +210,17 @@ const DPVS_HEADER: &str = " Success     Miss  Invalid|UOA  Got     None    Saved
 
 fn print_columns(m: &SeqFile, value: impl Fn(Stat) -> u64) {
     let v = DPVS_COLUMNS.map(value);
-    seq_print!(m, "{:8} {:8} {:8} {:8} {:8} {:8} {:8}\n", v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+    seq_print!(
+        m,
+        "{:8} {:8} {:8} {:8} {:8} {:8} {:8}\n",
+        v[0],
+        v[1],
+        v[2],
+        v[3],
+        v[4],
+        v[5],
+        v[6]
+    );
 }
 
 impl ProcShow for StatsFile {
@@ -274,15 +287,27 @@ impl NetState {
         let proc_net = unsafe { (*net).proc_net };
         // SAFETY: `proc_net` outlives this state (above).
         let stats_file = unsafe {
-            ProcEntry::new(proc_net, c_str!("uoa_stats"), Arc::new(StatsFile(uoa.clone()), GFP_KERNEL)?)
+            ProcEntry::new(
+                proc_net,
+                c_str!("uoa_stats"),
+                Arc::new(StatsFile(uoa.clone()), GFP_KERNEL)?,
+            )
         }?;
         // SAFETY: as above.
         let percpu_file = unsafe {
-            ProcEntry::new(proc_net, c_str!("uoa_stats_percpu"), Arc::new(PercpuStatsFile(uoa.clone()), GFP_KERNEL)?)
+            ProcEntry::new(
+                proc_net,
+                c_str!("uoa_stats_percpu"),
+                Arc::new(PercpuStatsFile(uoa.clone()), GFP_KERNEL)?,
+            )
         }?;
         // SAFETY: as above.
         let extra_file = unsafe {
-            ProcEntry::new(proc_net, c_str!("uoa_stats_extra"), Arc::new(ExtraStatsFile(uoa.clone()), GFP_KERNEL)?)
+            ProcEntry::new(
+                proc_net,
+                c_str!("uoa_stats_extra"),
+                Arc::new(ExtraStatsFile(uoa.clone()), GFP_KERNEL)?,
+            )
         }?;
         let sweeper = PeriodicWork::start(uoa.clone(), config.sweep_period())?;
         // SAFETY: `net` outlives this state (caller).
@@ -311,7 +336,8 @@ impl SockoptGet for Lookup {
         // SAFETY: the caller's socket holds `net`.
         let state = unsafe { uoa_pernet::state(net) }.ok_or(ENOENT)?;
         let stats = &state.uoa.stats;
-        if optval != UOA_SO_GET_LOOKUP || usize::try_from(*len).map_or(true, |l| l < PARAM_MAP_LEN) {
+        if optval != UOA_SO_GET_LOOKUP || usize::try_from(*len).map_or(true, |l| l < PARAM_MAP_LEN)
+        {
             stats.inc(Stat::LookupInvalid);
             return Err(EINVAL);
         }
@@ -356,6 +382,9 @@ impl kernel::Module for UoaModule {
             1u32 << config.map_tab_bits,
             if config.hook_forward { "on" } else { "off" }
         );
-        Ok(Self { _sockopt: sockopt, _pernet: pernet })
+        Ok(Self {
+            _sockopt: sockopt,
+            _pernet: pernet,
+        })
     }
 }

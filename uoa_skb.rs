@@ -46,13 +46,20 @@ impl Skb {
 
     /// `len` bytes at `offset`: in place if linear, else copied into `buf`
     /// (which must be at least `len` long). `None` if the packet is shorter.
-    pub(crate) fn header<'b>(&'b self, offset: usize, len: usize, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    pub(crate) fn header<'b>(
+        &'b self,
+        offset: usize,
+        len: usize,
+        buf: &'b mut [u8],
+    ) -> Option<&'b [u8]> {
         let end = offset.checked_add(len)?;
         if end <= self.headlen() {
             // SAFETY: `[data + offset, data + end)` lies in the linear area
             // (checked above), which lives as long as the skb and cannot
             // change while `self` is borrowed.
-            return Some(unsafe { core::slice::from_raw_parts((*self.raw()).data.add(offset), len) });
+            return Some(unsafe {
+                core::slice::from_raw_parts((*self.raw()).data.add(offset), len)
+            });
         }
         if end > self.len() || buf.len() < len {
             return None;
@@ -60,7 +67,12 @@ impl Skb {
         // SAFETY: `skb_copy_bits` reads `len` bytes at `offset`, within
         // the packet (checked), into `buf`, which has room for them.
         let ret = unsafe {
-            bindings::skb_copy_bits(self.raw(), offset as i32, buf.as_mut_ptr().cast(), len as i32)
+            bindings::skb_copy_bits(
+                self.raw(),
+                offset as i32,
+                buf.as_mut_ptr().cast(),
+                len as i32,
+            )
         };
         (ret == 0).then_some(&buf[..len])
     }

@@ -61,9 +61,15 @@ impl Stats {
         let size = STAT_COUNT * core::mem::size_of::<u64>();
         // SAFETY: plain allocation call (what `alloc_percpu()` expands to);
         // per-CPU memory comes zeroed.
-        let counters =
-            unsafe { b::pcpu_alloc_noprof(size, core::mem::align_of::<u64>(), false, bindings::GFP_KERNEL) }
-                .cast::<u64>();
+        let counters = unsafe {
+            b::pcpu_alloc_noprof(
+                size,
+                core::mem::align_of::<u64>(),
+                false,
+                bindings::GFP_KERNEL,
+            )
+        }
+        .cast::<u64>();
         if counters.is_null() {
             return Err(ENOMEM);
         }

@@ -12,6 +12,7 @@
 //!   replaced or expired entries after a grace period (`kvfree_call_rcu`);
 //! - an entry never changes once published, except its expiry: an update
 //!   replaces the whole entry, so a reader never sees half of one.
+//!
 //! There are no per-entry timers: expired entries are skipped by lookups,
 //! unlinked when a writer passes them, and swept periodically.
 //!
@@ -33,7 +34,9 @@ use kernel::{
 use crate::{uoa_parse::RealAddr, uoa_sync::SpinLockBh};
 
 /// An IP address as stored in the table, network order bytes.
-pub(crate) trait Addr: Copy + Eq + Send + Sync + core::fmt::Debug + AsRef<[u8]> + 'static {
+pub(crate) trait Addr:
+    Copy + Eq + Send + Sync + core::fmt::Debug + AsRef<[u8]> + 'static
+{
     /// The all-zero address (wildcard in lookups).
     const UNSPECIFIED: Self;
     /// The address folded into 64 bits for hashing.
@@ -50,9 +53,18 @@ impl Addr for [u8; 4] {
 impl Addr for [u8; 16] {
     const UNSPECIFIED: Self = [0; 16];
     fn fold(&self) -> u64 {
-        let w = |i: usize| u64::from_ne_bytes([
-            self[i], self[i + 1], self[i + 2], self[i + 3], self[i + 4], self[i + 5], self[i + 6], self[i + 7],
-        ]);
+        let w = |i: usize| {
+            u64::from_ne_bytes([
+                self[i],
+                self[i + 1],
+                self[i + 2],
+                self[i + 3],
+                self[i + 4],
+                self[i + 5],
+                self[i + 6],
+                self[i + 7],
+            ])
+        };
         w(0) ^ w(8).rotate_left(29)
     }
 }
@@ -197,7 +209,13 @@ impl<A: Addr> Table<A> {
     /// Records `key -> real` valid until jiffies `expires`; replaces the
     /// mapping of the same flow. Entries found expired at `now` on the way
     /// are removed. Fails only when memory is short.
-    pub(crate) fn insert(&self, key: FlowKey<A>, real: RealAddr, now: u64, expires: u64) -> Result<Stored> {
+    pub(crate) fn insert(
+        &self,
+        key: FlowKey<A>,
+        real: RealAddr,
+        now: u64,
+        expires: u64,
+    ) -> Result<Stored> {
         let new = KBox::into_raw(KBox::new(
             Entry {
                 next: Atomic::new(ptr::null_mut()),

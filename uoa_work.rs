@@ -3,13 +3,7 @@
 //! Periodic work (a self-requeueing `delayed_work`) that is cancelled, and
 //! waited for, on drop: the table sweeper.
 
-use kernel::{
-    bindings, container_of,
-    ffi::c_ulong,
-    prelude::*,
-    sync::Arc,
-    types::Opaque,
-};
+use kernel::{bindings, container_of, ffi::c_ulong, prelude::*, sync::Arc, types::Opaque};
 
 use crate::uoa_bindings as b;
 

@@ -14,13 +14,21 @@ mod params {
         let c = Config::new(0, 360, 12, 0);
         assert_eq!(
             c,
-            Ok(Config { debug: false, map_timeout_secs: 360, map_tab_bits: 12, hook_forward: false })
+            Ok(Config {
+                debug: false,
+                map_timeout_secs: 360,
+                map_tab_bits: 12,
+                hook_forward: false
+            })
         );
     }
 
     #[test]
     fn flags_take_zero_or_one() {
-        assert_eq!(Config::new(1, 360, 12, 1).map(|c| (c.debug, c.hook_forward)), Ok((true, true)));
+        assert_eq!(
+            Config::new(1, 360, 12, 1).map(|c| (c.debug, c.hook_forward)),
+            Ok((true, true))
+        );
         assert_eq!(Config::new(2, 360, 12, 0), Err(ParamError::Debug(2)));
         assert_eq!(Config::new(-1, 360, 12, 0), Err(ParamError::Debug(-1)));
         assert_eq!(Config::new(0, 360, 12, 7), Err(ParamError::HookForward(7)));
@@ -30,7 +38,10 @@ mod params {
     fn ranges_are_enforced() {
         assert_eq!(Config::new(0, 0, 12, 0), Err(ParamError::MapTimeout(0)));
         assert_eq!(Config::new(0, -5, 12, 0), Err(ParamError::MapTimeout(-5)));
-        assert_eq!(Config::new(0, 86401, 12, 0), Err(ParamError::MapTimeout(86401)));
+        assert_eq!(
+            Config::new(0, 86401, 12, 0),
+            Err(ParamError::MapTimeout(86401))
+        );
         assert!(Config::new(0, 86400, 12, 0).is_ok());
         assert_eq!(Config::new(0, 360, 3, 0), Err(ParamError::MapTabBits(3)));
         assert_eq!(Config::new(0, 360, 21, 0), Err(ParamError::MapTabBits(21)));
@@ -45,7 +56,13 @@ mod parse {
     #[test]
     fn ipv4_client_option() {
         let area = [1, IPOPT_UOA, 8, 0x13, 0x88, 10, 1, 2, 3, 0, 0, 0];
-        assert_eq!(find_uoa(&area), Ok(Some(RealAddr::V4 { addr: [10, 1, 2, 3], port: 5000 })));
+        assert_eq!(
+            find_uoa(&area),
+            Ok(Some(RealAddr::V4 {
+                addr: [10, 1, 2, 3],
+                port: 5000
+            }))
+        );
     }
 
     #[test]
@@ -67,7 +84,16 @@ mod parse {
     #[test]
     fn opp_header_rules() {
         let good = [0x10, IPPROTO_UDP, 0, 12, IPOPT_UOA, 8, 0, 53, 192, 0, 2, 7];
-        assert!(matches!(parse_opp(&good), Ok((OppHeader { version: 1, len: 12 }, Some(_)))));
+        assert!(matches!(
+            parse_opp(&good),
+            Ok((
+                OppHeader {
+                    version: 1,
+                    len: 12
+                },
+                Some(_)
+            ))
+        ));
         let mut bad = good;
         bad[3] = 5;
         assert_eq!(parse_opp(&bad), Err(ParseError::BadOppLength(5)));
@@ -86,11 +112,19 @@ mod table {
     use kernel::prelude::*;
 
     fn key(sport: u16, daddr: [u8; 4]) -> FlowKey<[u8; 4]> {
-        FlowKey { saddr: [10, 0, 1, 1], daddr, sport, dport: 5000 }
+        FlowKey {
+            saddr: [10, 0, 1, 1],
+            daddr,
+            sport,
+            dport: 5000,
+        }
     }
 
     const RS: [u8; 4] = [10, 0, 1, 2];
-    const CLIENT: RealAddr = RealAddr::V4 { addr: [192, 0, 2, 1], port: 1111 };
+    const CLIENT: RealAddr = RealAddr::V4 {
+        addr: [192, 0, 2, 1],
+        port: 1111,
+    };
 
     #[test]
     fn insert_then_lookup() -> Result {
@@ -106,7 +140,10 @@ mod table {
     #[test]
     fn overwrite_replaces() -> Result {
         let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
-        let newer = RealAddr::V6 { addr: [0x20; 16], port: 2222 };
+        let newer = RealAddr::V6 {
+            addr: [0x20; 16],
+            port: 2222,
+        };
         t.insert(key(4000, RS), CLIENT, 100, 200)?;
         assert_eq!(t.insert(key(4000, RS), newer, 110, 210)?, Stored::Replaced);
         assert_eq!(t.lookup(&key(4000, RS), 120, 220), Some(newer));
@@ -181,9 +218,24 @@ mod table {
     #[test]
     fn ipv6_flows() -> Result {
         let t = KBox::pin_init(Table::<[u8; 16]>::new(4), GFP_KERNEL)?;
-        let k = FlowKey { saddr: [0xfd; 16], daddr: [0xfe; 16], sport: 1, dport: 2 };
+        let k = FlowKey {
+            saddr: [0xfd; 16],
+            daddr: [0xfe; 16],
+            sport: 1,
+            dport: 2,
+        };
         t.insert(k, CLIENT, 100, 200)?;
-        assert_eq!(t.lookup(&FlowKey { daddr: [0; 16], ..k }, 150, 250), Some(CLIENT));
+        assert_eq!(
+            t.lookup(
+                &FlowKey {
+                    daddr: [0; 16],
+                    ..k
+                },
+                150,
+                250
+            ),
+            Some(CLIENT)
+        );
         Ok(())
     }
 
@@ -218,7 +270,12 @@ mod datapath {
         fn new(bytes: &[u8], transport: usize) -> Result<Self> {
             // SAFETY: plain allocation.
             let skb = unsafe {
-                bindings::__alloc_skb(bytes.len() as u32 + 64, bindings::GFP_KERNEL, 0, bindings::NUMA_NO_NODE)
+                bindings::__alloc_skb(
+                    bytes.len() as u32 + 64,
+                    bindings::GFP_KERNEL,
+                    0,
+                    bindings::NUMA_NO_NODE,
+                )
             };
             if skb.is_null() {
                 return Err(ENOMEM);
@@ -236,7 +293,12 @@ mod datapath {
         fn nonlinear(bytes: &[u8], linear: usize, transport: usize) -> Result<Self> {
             // SAFETY: the helper copies `bytes` and returns a new skb or null.
             let skb = unsafe {
-                b::uoa_test_skb_nonlinear(bytes.as_ptr(), bytes.len() as u32, linear as u32, transport as u32)
+                b::uoa_test_skb_nonlinear(
+                    bytes.as_ptr(),
+                    bytes.len() as u32,
+                    linear as u32,
+                    transport as u32,
+                )
             };
             if skb.is_null() {
                 return Err(ENOMEM);
@@ -257,7 +319,8 @@ mod datapath {
             let len = unsafe { (*self.0).len } as usize;
             v.resize(len, 0, GFP_KERNEL).unwrap();
             // SAFETY: `v` has room for `len` bytes, the skb holds them.
-            let ret = unsafe { bindings::skb_copy_bits(self.0, 0, v.as_mut_ptr().cast(), len as i32) };
+            let ret =
+                unsafe { bindings::skb_copy_bits(self.0, 0, v.as_mut_ptr().cast(), len as i32) };
             assert_eq!(ret, 0);
             v
         }
@@ -281,7 +344,11 @@ mod datapath {
             let fold = |s: u32| {
                 let mut s = (s & 0xffff) + (s >> 16);
                 s = (s & 0xffff) + (s >> 16);
-                if s == 0xffff { 0 } else { s }
+                if s == 0xffff {
+                    0
+                } else {
+                    s
+                }
             };
             // SAFETY: valid skb.
             unsafe {
@@ -319,7 +386,8 @@ mod datapath {
         let mut v = KVec::new();
         let len = (8 + PAYLOAD.len()) as u16;
         let (s, l) = (sport.to_be_bytes(), len.to_be_bytes());
-        v.extend_from_slice(&[s[0], s[1], 0x13, 0x88, l[0], l[1], 0, 0], GFP_KERNEL).unwrap();
+        v.extend_from_slice(&[s[0], s[1], 0x13, 0x88, l[0], l[1], 0, 0], GFP_KERNEL)
+            .unwrap();
         v.extend_from_slice(PAYLOAD, GFP_KERNEL).unwrap();
         v
     }
@@ -331,8 +399,24 @@ mod datapath {
         let total = (hlen + middle.len() + udp.len()) as u16;
         let t = total.to_be_bytes();
         let mut p = KVec::new();
-        p.extend_from_slice(&[0x40 | (hlen / 4) as u8, 0, t[0], t[1], 0, 0, 0x40, 0, 64, protocol, 0, 0], GFP_KERNEL)
-            .unwrap();
+        p.extend_from_slice(
+            &[
+                0x40 | (hlen / 4) as u8,
+                0,
+                t[0],
+                t[1],
+                0,
+                0,
+                0x40,
+                0,
+                64,
+                protocol,
+                0,
+                0,
+            ],
+            GFP_KERNEL,
+        )
+        .unwrap();
         p.extend_from_slice(&LB, GFP_KERNEL).unwrap();
         p.extend_from_slice(&RS, GFP_KERNEL).unwrap();
         p.extend_from_slice(options, GFP_KERNEL).unwrap();
@@ -346,7 +430,9 @@ mod datapath {
 
     fn opp_v1(client: [u8; 4], port: u16) -> [u8; 12] {
         let p = port.to_be_bytes();
-        [0x10, 17, 0, 12, IPOPT_UOA, 8, p[0], p[1], client[0], client[1], client[2], client[3]]
+        [
+            0x10, 17, 0, 12, IPOPT_UOA, 8, p[0], p[1], client[0], client[1], client[2], client[3],
+        ]
     }
 
     fn net() -> Result<Arc<UoaNet>> {
@@ -356,7 +442,16 @@ mod datapath {
 
     fn lookup4(uoa: &UoaNet, sport: u16) -> Option<RealAddr> {
         let now = jiffies();
-        uoa.v4.lookup(&FlowKey { saddr: LB, daddr: RS, sport, dport: 5000 }, now, now + 100)
+        uoa.v4.lookup(
+            &FlowKey {
+                saddr: LB,
+                daddr: RS,
+                sport,
+                dport: 5000,
+            },
+            now,
+            now + 100,
+        )
     }
 
     #[test]
@@ -371,8 +466,17 @@ mod datapath {
         assert_eq!(pkt.ip_summed(), b::CHECKSUM_COMPLETE);
         assert!(pkt.csum_matches()); // CHECKSUM_COMPLETE adjusted
         assert_eq!(pkt.offsets(), 20); // network at 0, transport at 20
-        assert_eq!(lookup4(&uoa, 4001), Some(RealAddr::V4 { addr: [192, 0, 2, 9], port: 999 }));
-        assert_eq!((uoa.stats.read(Stat::UoaGot), uoa.stats.read(Stat::UoaSaved)), (1, 1));
+        assert_eq!(
+            lookup4(&uoa, 4001),
+            Some(RealAddr::V4 {
+                addr: [192, 0, 2, 9],
+                port: 999
+            })
+        );
+        assert_eq!(
+            (uoa.stats.read(Stat::UoaGot), uoa.stats.read(Stat::UoaSaved)),
+            (1, 1)
+        );
         Ok(())
     }
 
@@ -412,7 +516,13 @@ mod datapath {
         let mut pkt = TestSkb::new(&bytes, 28)?;
         uoa.ipv4(pkt.skb(), Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &bytes[..]);
-        assert_eq!(lookup4(&uoa, 4003), Some(RealAddr::V4 { addr: [198, 51, 100, 7], port: 5000 }));
+        assert_eq!(
+            lookup4(&uoa, 4003),
+            Some(RealAddr::V4 {
+                addr: [198, 51, 100, 7],
+                port: 5000
+            })
+        );
         Ok(())
     }
 
@@ -420,12 +530,12 @@ mod datapath {
     fn malformed_is_counted_and_left_alone() -> Result {
         let uoa = net()?;
         for (i, opp) in [
-            [0x10, 17, 0, 5, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],  // length 5
-            [0x10, 17, 0, 0, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],  // length 0
+            [0x10, 17, 0, 5, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // length 5
+            [0x10, 17, 0, 0, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // length 0
             [0x30, 17, 0, 12, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // version 3
             [0x10, 17, 0, 12, IPOPT_UOA, 12, 0, 1, 1, 2, 3, 4], // option length 12
-            [0x10, 6, 0, 12, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],  // next protocol TCP
-            [0x10, 17, 1, 0, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],  // length past the packet
+            [0x10, 6, 0, 12, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // next protocol TCP
+            [0x10, 17, 1, 0, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // length past the packet
         ]
         .iter()
         .enumerate()
@@ -460,20 +570,33 @@ mod datapath {
         let uoa = net()?;
         // Only part of the IP header is linear: the opp header and UDP are
         // in a page fragment, as after GRO or on many NICs.
-        let mut pkt = TestSkb::nonlinear(&ipv4(248, &[], &opp_v1([192, 0, 2, 5], 555), 4500), 14, 20)?;
+        let mut pkt =
+            TestSkb::nonlinear(&ipv4(248, &[], &opp_v1([192, 0, 2, 5], 555), 4500), 14, 20)?;
         assert_eq!(pkt.headlen(), 14);
         pkt.set_csum_complete();
         uoa.ipv4(pkt.skb(), Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &ipv4(17, &[], &[], 4500)[..]);
         assert!(pkt.csum_matches());
-        assert_eq!(lookup4(&uoa, 4500), Some(RealAddr::V4 { addr: [192, 0, 2, 5], port: 555 }));
+        assert_eq!(
+            lookup4(&uoa, 4500),
+            Some(RealAddr::V4 {
+                addr: [192, 0, 2, 5],
+                port: 555
+            })
+        );
         // A UOA option read across the linear boundary, left in place.
         let opt = [IPOPT_UOA, 8, 0, 77, 198, 51, 100, 77];
         let bytes = ipv4(17, &opt, &[], 4501);
         let mut pkt = TestSkb::nonlinear(&bytes, 24, 28)?;
         uoa.ipv4(pkt.skb(), Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &bytes[..]);
-        assert_eq!(lookup4(&uoa, 4501), Some(RealAddr::V4 { addr: [198, 51, 100, 77], port: 77 }));
+        assert_eq!(
+            lookup4(&uoa, 4501),
+            Some(RealAddr::V4 {
+                addr: [198, 51, 100, 77],
+                port: 77
+            })
+        );
         Ok(())
     }
 
@@ -499,11 +622,16 @@ mod datapath {
         let mut p = KVec::new();
         let plen = (8 + if opp_next { 24 } else { 0 } + udp.len()) as u16;
         let l = plen.to_be_bytes();
-        p.extend_from_slice(&[0x60, 0, 0, 0, l[0], l[1], 60, 64], GFP_KERNEL).unwrap();
+        p.extend_from_slice(&[0x60, 0, 0, 0, l[0], l[1], 60, 64], GFP_KERNEL)
+            .unwrap();
         p.extend_from_slice(&[0xfd; 16], GFP_KERNEL).unwrap();
         p.extend_from_slice(&[0xfe; 16], GFP_KERNEL).unwrap();
         // Destination options: next header, length 0 (8 bytes), PadN.
-        p.extend_from_slice(&[if opp_next { 248 } else { 17 }, 0, 1, 4, 0, 0, 0, 0], GFP_KERNEL).unwrap();
+        p.extend_from_slice(
+            &[if opp_next { 248 } else { 17 }, 0, 1, 4, 0, 0, 0, 0],
+            GFP_KERNEL,
+        )
+        .unwrap();
         if opp_next {
             p.extend_from_slice(&opp, GFP_KERNEL).unwrap();
         }
@@ -524,8 +652,16 @@ mod datapath {
         addr[0] = 0x20;
         addr[15] = 0x42;
         let now = jiffies();
-        let key = FlowKey { saddr: [0xfd; 16], daddr: [0xfe; 16], sport: 4400, dport: 5000 };
-        assert_eq!(uoa.v6.lookup(&key, now, now + 10), Some(RealAddr::V6 { addr, port: 443 }));
+        let key = FlowKey {
+            saddr: [0xfd; 16],
+            daddr: [0xfe; 16],
+            sport: 4400,
+            dport: 5000,
+        };
+        assert_eq!(
+            uoa.v6.lookup(&key, now, now + 10),
+            Some(RealAddr::V6 { addr, port: 443 })
+        );
         Ok(())
     }
 }

@@ -11,8 +11,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 APT_PACKAGES=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
-	libssl-dev cpio busybox-static qemu-system-x86 kmod iproute2 python3 gcc make
-	xz-utils pahole)
+	libssl-dev cpio busybox-static qemu-system-x86 kmod iproute2 procps python3 gcc g++
+	make xz-utils)
 KERNEL_RECIPE=1
 
 install_packages() {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every uoa-rs test, setting everything up first:
 #   1. host: cargo test of the pure parser (unit and property tests);
-#   2. build: uoa.ko, the KUnit build, the samples; then the C header's
-#      layout, checked by tests/abi (C, and included from C++);
+#   2. build: uoa.ko and the KUnit build with clippy, the samples; any
+#      compiler or clippy warning fails it; rustfmt --check (kernel config);
+#      then the C header's layout, checked by tests/abi (C, and from C++);
 #   3. KUnit: loads the test build in the guest, parses the KTAP output with
 #      the kernel's tools/testing/kunit/kunit.py;
 #   4. end-to-end: tests/e2e/run.sh in the guest (namespaces, veth, real
@@ -26,6 +27,13 @@ count() {
 	step "$stage: $p passed, $f failed"
 }
 
+# count_line STAGE LINE RC: counts from a "... N passed, N failed" line.
+count_line() {
+	count "$1" \
+		"$(sed -n 's/.* \([0-9][0-9]*\) passed.*/\1/p' <<<"$2")" \
+		"$(sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p' <<<"$2")" "$3"
+}
+
 summary() {
 	echo
 	echo "$passed passed, $failed failed"
@@ -45,24 +53,35 @@ count host \
 	"$(awk '/^test result/ {s += $4} END {print s + 0}' "$results/host.log")" \
 	"$(awk '/^test result/ {s += $6} END {print s + 0}' "$results/host.log")" "$rc"
 
-step "build: uoa.ko, KUnit build, samples"
-{ make && make KUNIT=1 && make -C samples; } >"$results/build.log" 2>&1
+step "build: uoa.ko, KUnit build (both with clippy), samples"
+# From scratch, so that every warning shows (results stay in build/).
+rm -rf build/module build/kunit
+{ make CLIPPY=1 && make CLIPPY=1 KUNIT=1 && make -C samples; } >"$results/build.log" 2>&1
 rc=$?
 if [ $rc -ne 0 ]; then
 	tail -n 30 "$results/build.log"
 	count build 0 1 $rc
 	summary
 fi
-count build 1 0 0
+if grep -qE '^(warning|error)' "$results/build.log"; then
+	grep -E '^(warning|error)' -A6 "$results/build.log" | head -n 40
+	count build 0 1 1
+else
+	count build 1 0 0
+fi
+
+step "format: rustfmt --check with the kernel's .rustfmt.toml"
+rustfmt --edition 2021 --config-path "$kdir/.rustfmt.toml" --check uoa_*.rs kunit/*.rs \
+	tests/host/src/*.rs tests/host/tests/*.rs >"$results/format.log" 2>&1
+rc=$?
+head -n 20 "$results/format.log"
+count format $((rc == 0)) 0 $rc
 
 step "abi: include/uoa.h layout"
 { make -s -C tests/abi && tests/abi/uoa_abi_check; } >"$results/abi.log" 2>&1
 rc=$?
 cat "$results/abi.log"
-line=$(grep '^abi: ' "$results/abi.log")
-count abi \
-	"$(sed -n 's/^abi: \([0-9]*\) passed.*/\1/p' <<<"$line")" \
-	"$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")" "$rc"
+count_line abi "$(grep '^abi: ' "$results/abi.log")" "$rc"
 
 step "KUnit: test build in the guest"
 bash scripts/qemu-run.sh --quiet --timeout 300 --out "$results/kunit" -- \
@@ -90,9 +109,6 @@ if [ -s "$results/e2e/e2e.tap" ]; then
 else
 	tail -n 40 "$results/e2e/console.log"
 fi
-line=$(grep '^e2e: ' "$results/e2e/e2e.tap" 2>/dev/null)
-count e2e \
-	"$(sed -n 's/^e2e: \([0-9]*\) passed.*/\1/p' <<<"$line")" \
-	"$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")" "$rc"
+count_line e2e "$(grep '^e2e: ' "$results/e2e/e2e.tap" 2>/dev/null)" "$rc"
 
 summary
