@@ -601,6 +601,29 @@ mod datapath {
     }
 
     #[test]
+    fn fragments_are_counted_and_left_alone() -> Result {
+        let uoa = net()?;
+        // IPv4 opp with "more fragments" set.
+        let mut bytes = ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4600);
+        bytes[6] = 0x20;
+        let c = ipv4_header_checksum(&bytes[..20]).to_be_bytes();
+        bytes[10] = c[0];
+        bytes[11] = c[1];
+        let mut pkt = TestSkb::new(&bytes, 20)?;
+        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        assert_eq!(&pkt.bytes()[..], &bytes[..]);
+        // IPv6 with a fragment header after a destination options header.
+        let mut bytes6 = ipv6_with_destopts(false);
+        bytes6[40] = 44;
+        let mut pkt = TestSkb::new(&bytes6, 40)?;
+        uoa.ipv6(pkt.skb(), Chain::LocalIn);
+        assert_eq!(&pkt.bytes()[..], &bytes6[..]);
+        assert_eq!(uoa.stats.read(Stat::Fragment), 2);
+        assert_eq!(uoa.v4.len() + uoa.v6.len(), 0);
+        Ok(())
+    }
+
+    #[test]
     fn plain_udp_is_counted_and_untouched() -> Result {
         let uoa = net()?;
         let bytes = ipv4(17, &[], &[], 4300);

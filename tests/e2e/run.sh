@@ -331,6 +331,28 @@ test_debug_logs_mappings() {
 	[ "$lines" -lt 50 ] || fail "$lines debug lines for 201 mappings: not rate-limited"
 }
 
+test_unload_under_traffic() {
+	make_pair uoa-lb uoa-rs
+	local round
+	for round in 1 2; do
+		insmod "$MODULE" uoa_map_timeout=1
+		in_ns uoa-lb "$LB" -m opp -n 1000 -c 192.0.2.111:1111 -s "$LB_IP:4080" -d "$RS_IP:5000" &
+		in_ns uoa-lb "$LB" -m opp -n 1000 -c "[2001:db8::111]:1111" -s "[$LB_IP6]:4081" -d "[$RS_IP6]:5000" &
+		in_ns uoa-rs bash -c "for i in \$(seq 100); do $LOOKUP $LB_IP 4080 '*' 5000 >/dev/null; done" &
+		sleep 0.3
+		# A lookup in flight holds the module for an instant: retry briefly,
+		# as an operator would.
+		local tries=0
+		until rmmod uoa 2>/dev/null; do
+			tries=$((tries + 1))
+			[ $tries -lt 50 ] || fail "rmmod under traffic (round $round)"
+			sleep 0.02
+		done
+		wait
+	done
+	expect_eq "kernel log" "$(kernel_trouble)" ""
+}
+
 # --- runner ---
 
 pattern=${1:-}
