@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Boots the cached kernel under QEMU (TCG) and runs one shell command in the
 # guest, inside a chroot of the host's root file system (read-only over 9p,
-# with fresh /proc, /sys, /dev, /tmp and /run). The command starts in the
-# directory this script was called from. Prints the guest console, returns
+# with fresh /proc, /sys, /dev, /tmp and /run). The checkout is shared at its
+# own path too (read-only), so it is there even when it lives under /tmp.
+# The command starts in the directory this script was called from. Prints the guest console, returns
 # the command's exit status, and always terminates:
 #   124  the guest did not finish in time (--timeout, default 300 s)
 #   125  the guest stopped without reporting a status (panic, crash)
@@ -59,6 +60,7 @@ initrd="$rundir/initrd.cpio.gz"
 stage=$(mktemp -d /tmp/uoa-initrd.XXXXXX)
 mkdir -p "$stage"/{bin,dev,proc,sys,host}
 cp "$busybox" "$stage/bin/busybox"
+printf '%s\n' "$UOA_ROOT" >"$stage/checkout"
 cat >"$stage/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -77,6 +79,10 @@ mount -t tmpfs tmp /host/tmp
 mount -t tmpfs run /host/run
 mkdir -p /host/run/uoa /host/run/netns
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 uoarun /host/run/uoa
+read -r checkout </checkout
+mkdir -p "/host$checkout" 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose uoasrc "/host$checkout" ||
+	echo "uoa-guest: cannot mount the checkout at $checkout"
 hostname uoa-guest
 ip link set lo up 2>/dev/null
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/root/.cargo/bin
@@ -95,6 +101,7 @@ qemu_args=(
 	-m "$mem" -smp "$smp" -display none -monitor none -no-reboot -nodefaults -serial stdio
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$rundir,mount_tag=uoarun,security_model=none"
+	-virtfs "local,path=$UOA_ROOT,mount_tag=uoasrc,security_model=none,readonly=on,multidevs=remap"
 )
 if [ $icount -eq 1 ]; then
 	qemu_args+=(-accel tcg -icount shift=0,sleep=off)
