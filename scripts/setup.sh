@@ -172,6 +172,11 @@ main() {
 		configure_kernel "$kdir"
 		build_kernel "$kdir"
 		step "kernel build: done"
+		# Trees of other versions or fragments are superseded (about 2 GB each).
+		local old
+		for old in "$UOA_CACHE"/linux-*; do
+			[ "$old" = "$kdir" ] || [ ! -d "$old" ] || { step "removing superseded $old"; rm -rf "$old"; }
+		done
 	fi
 	ln -sfn "$kdir" "$UOA_CACHE/current-kernel"
 	step "ready: KDIR=$kdir"
