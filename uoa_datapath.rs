@@ -23,7 +23,7 @@ use crate::{
     },
     uoa_skb::Skb,
     uoa_stats::{Stat, Stats},
-    uoa_table::{jiffies, Addr, FlowKey, Table},
+    uoa_table::{jiffies, Addr, FlowKey, Jiffies, Table},
     uoa_work::Periodic,
     Config,
 };
@@ -56,8 +56,8 @@ pub(crate) struct UoaNet {
     pub(crate) v4: Table<[u8; 4]>,
     #[pin]
     pub(crate) v6: Table<[u8; 16]>,
-    /// Mapping lifetime, jiffies.
-    timeout: u64,
+    /// Mapping lifetime.
+    timeout: Jiffies,
     debug: bool,
 }
 
@@ -68,7 +68,7 @@ impl UoaNet {
             stats: Stats::new()?,
             v4 <- Table::new(config.map_tab_bits),
             v6 <- Table::new(config.map_tab_bits),
-            timeout: kernel::time::msecs_to_jiffies(config.map_timeout_secs * 1000) as u64,
+            timeout: kernel::time::msecs_to_jiffies(config.map_timeout_secs * 1000),
             debug: config.debug,
         }? Error)
     }
@@ -101,6 +101,10 @@ impl UoaNet {
 
     /// IPv4 with options: a UOA option among them, kept in the packet.
     fn ipv4_option(&self, skb: &Skb, ip: &Ipv4Header) {
+        // Only in FORWARD: LOCAL_IN sees reassembled datagrams.
+        if ip.fragment {
+            return self.stats.inc(Stat::Fragment);
+        }
         let mut area = [0u8; 40];
         let real = match skb
             .header(IPV4_HDR_LEN, ip.header_len - IPV4_HDR_LEN, &mut area)
@@ -322,7 +326,7 @@ impl PacketHandler for UoaNet {
         match ip.nexthdr {
             IPPROTO_UDP => return self.stats.inc(Stat::UoaNone),
             // opp, or extension headers that may precede it.
-            IPPROTO_OPP | 0 | 43 | 44 | 51 | 60 => {}
+            IPPROTO_OPP | 0 | 43 | 44 | 60 => {}
             _ => return,
         }
         let mut window = [0u8; IPV6_WALK_LEN];

@@ -10,6 +10,7 @@
 
 void *uoa_net_generic(const struct net *net, unsigned int id) { return net_generic(net, id); }
 struct net *uoa_sock_net(const struct sock *sk) { return sock_net(sk); }
+u64 __percpu *uoa_alloc_counters(unsigned int n) { return __alloc_percpu(n * sizeof(u64), __alignof__(u64)); }
 void uoa_this_cpu_inc(u64 __percpu *counters, unsigned int idx) { this_cpu_inc(counters[idx]); }
 u64 uoa_per_cpu_read(u64 __percpu *counters, int cpu, unsigned int idx) { return READ_ONCE(per_cpu_ptr(counters, cpu)[idx]); }
 int uoa_next_possible_cpu(int cpu) { return cpumask_next(cpu, cpu_possible_mask); }

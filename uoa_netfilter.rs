@@ -14,7 +14,7 @@ use kernel::{
     error::{from_result, to_result},
     ffi::{c_int, c_uint, c_void},
     prelude::*,
-    sync::{rcu, Arc},
+    sync::Arc,
     types::Opaque,
     uaccess::{UserPtr, UserSlice},
     ThisModule,
@@ -79,7 +79,8 @@ impl HookPoint {
 pub(crate) struct HookRegistration<T: PacketHandler> {
     net: *mut bindings::net,
     ops: KVec<b::nf_hook_ops>,
-    handler: Arc<T>,
+    /// Keeps the handler `priv` points at alive while registered.
+    _handler: Arc<T>,
 }
 
 // SAFETY: the raw pointers are only used to unregister, which is allowed
@@ -93,7 +94,10 @@ impl<T: PacketHandler> HookRegistration<T> {
     ///
     /// # Safety
     ///
-    /// `net` is a live namespace that outlives the returned value.
+    /// `net` is a live namespace that outlives the returned value. The
+    /// caller keeps `handler` alive (another `Arc`) until an RCU grace
+    /// period has passed after the returned value is dropped: hooks already
+    /// running on other CPUs may still use it until then.
     pub(crate) unsafe fn new(
         net: *mut bindings::net,
         points: &[HookPoint],
@@ -122,19 +126,21 @@ impl<T: PacketHandler> HookRegistration<T> {
         // put until `drop` unregisters it (no push after this point).
         to_result(unsafe { b::nf_register_net_hooks(net, ops.as_ptr(), ops.len() as u32) })?;
         // INVARIANT: registered just now with `priv` = `handler`.
-        Ok(Self { net, ops, handler })
+        Ok(Self {
+            net,
+            ops,
+            _handler: handler,
+        })
     }
 }
 
 impl<T: PacketHandler> Drop for HookRegistration<T> {
     fn drop(&mut self) {
         // SAFETY: registered in `self.net` (invariant), which is still live.
+        // Netfilter keeps `ops` and `priv` readable for hooks in flight
+        // until its own RCU callback; the handler outlives them by the
+        // contract of `new`.
         unsafe { b::nf_unregister_net_hooks(self.net, self.ops.as_ptr(), self.ops.len() as u32) };
-        // Unregistering does not wait for hooks already running on other
-        // CPUs (they hold only the RCU read lock): wait for them before the
-        // handler's reference is dropped.
-        rcu::synchronize_rcu();
-        let _ = &self.handler;
     }
 }
 
@@ -149,9 +155,9 @@ unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8>(
     skb: *mut bindings::sk_buff,
     state: *const b::nf_hook_state,
 ) -> c_uint {
-    // SAFETY: `priv_` is the handler of a live registration: it is dropped
-    // only after unregistering and an RCU grace period, and netfilter runs
-    // hooks inside an RCU read-side section.
+    // SAFETY: `priv_` is the handler of a registration: it lives until an
+    // RCU grace period after unregistering (contract of `new`), and
+    // netfilter runs hooks inside an RCU read-side section.
     let handler = unsafe { &*priv_.cast::<T>() };
     // SAFETY: netfilter hands the hook exclusive use of `skb` for the call.
     let skb = unsafe { Skb::from_raw(skb) };

@@ -326,6 +326,10 @@ const IPV6_MAX_EXTHDRS: usize = 8;
 
 /// Walks the extension headers of the IPv6 packet that starts `pkt` (the
 /// packet may be cut short: a walk past the end is `Truncated`).
+///
+/// Only headers that removing the opp header cannot upset are walked: not
+/// past AH (its integrity check covers what follows), nor past a routing
+/// header with segments left (the packet goes on to another node).
 pub fn ipv6_transport(pkt: &[u8]) -> Result<Ipv6Transport, ParseError> {
     if pkt.len() < IPV6_HDR_LEN {
         return Err(ParseError::Truncated);
@@ -343,10 +347,12 @@ pub fn ipv6_transport(pkt: &[u8]) -> Result<Ipv6Transport, ParseError> {
                 })
             }
             44 => return Ok(Ipv6Transport::Fragment),
+            // Routing header with segments left: not for this node yet.
+            43 if *pkt.get(offset + 3).ok_or(ParseError::Truncated)? != 0 => {
+                return Ok(Ipv6Transport::Other);
+            }
             // Hop-by-hop, routing, destination options: 8-byte units.
             0 | 43 | 60 => usize::from(*pkt.get(offset + 1).ok_or(ParseError::Truncated)?) * 8 + 8,
-            // AH: 4-byte units, minus 2.
-            51 => usize::from(*pkt.get(offset + 1).ok_or(ParseError::Truncated)?) * 4 + 8,
             _ => return Ok(Ipv6Transport::Other),
         };
         nexthdr_offset = offset;
@@ -682,6 +688,23 @@ mod tests {
         assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Fragment));
         p[6] = 6;
         assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Other));
+        // Not past AH.
+        p[6] = 51;
+        p[40] = IPPROTO_OPP;
+        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Other));
+        // Past a routing header only when no segments are left.
+        p[6] = 43;
+        p[41] = 0;
+        p[43] = 1;
+        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Other));
+        p[43] = 0;
+        assert_eq!(
+            ipv6_transport(&p),
+            Ok(Ipv6Transport::Opp {
+                nexthdr_offset: 40,
+                offset: 48
+            })
+        );
         p[6] = 60;
         p[40] = IPPROTO_UDP;
         p[41] = 200;

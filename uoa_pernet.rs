@@ -43,6 +43,7 @@ impl PernetRegistration {
         unsafe {
             PERNET.ops.get().write(bindings::pernet_operations {
                 init: Some(net_init),
+                pre_exit: Some(net_pre_exit),
                 exit: Some(net_exit),
                 id: PERNET.id.get(),
                 size: core::mem::size_of::<*mut NetState>(),
@@ -95,6 +96,19 @@ unsafe extern "C" fn net_init(net: *mut bindings::net) -> c_int {
         unsafe { *slot(net) = KBox::into_raw(state) };
         Ok(0)
     })
+}
+
+/// # Safety
+///
+/// Called by the namespace code only, with a namespace going away whose
+/// `net_init` succeeded. An RCU grace period follows before `net_exit`,
+/// shared by all namespaces going away together.
+unsafe extern "C" fn net_pre_exit(net: *mut bindings::net) {
+    // SAFETY: `net` is live; no socket of it is left, so no lookup holds a
+    // reference to its state, and nothing else mutates the state.
+    if let Some(state) = unsafe { (*slot(net)).as_mut() } {
+        state.stop_hooks();
+    }
 }
 
 /// # Safety

@@ -260,11 +260,11 @@ impl ProcShow for ExtraStatsFile {
     }
 }
 
-/// Everything the module holds in one network namespace. Fields drop in
-/// order: hooks first (no packet reaches `uoa` after), then the files and
-/// the sweeper, and the tables last.
+/// Everything the module holds in one network namespace. The hooks go first,
+/// in the namespace's `pre_exit`; the rest after the grace period that
+/// follows, in order: files, sweeper, tables.
 pub(crate) struct NetState {
-    _hooks: HookRegistration<UoaNet>,
+    hooks: Option<HookRegistration<UoaNet>>,
     _stats_file: ProcEntry<StatsFile>,
     _percpu_file: ProcEntry<PercpuStatsFile>,
     _extra_file: ProcEntry<ExtraStatsFile>,
@@ -310,11 +310,9 @@ impl NetState {
             )
         }?;
         let sweeper = PeriodicWork::start(uoa.clone(), config.sweep_period())?;
-        // SAFETY: `net` outlives this state (caller).
-        let hooks = unsafe { HookRegistration::new(net, config.hook_points(), uoa.clone()) }?;
-        Ok(KBox::new(
+        let mut state = KBox::new(
             Self {
-                _hooks: hooks,
+                hooks: None,
                 _stats_file: stats_file,
                 _percpu_file: percpu_file,
                 _extra_file: extra_file,
@@ -322,7 +320,30 @@ impl NetState {
                 uoa,
             },
             GFP_KERNEL,
-        )?)
+        )?;
+        // Last, so that nothing can fail once packets arrive.
+        // SAFETY: `net` outlives this state (caller); `state.uoa` keeps the
+        // handler alive until after the grace period that follows
+        // `stop_hooks` (the namespace's `pre_exit`), or `drop` waits.
+        state.hooks =
+            Some(unsafe { HookRegistration::new(net, config.hook_points(), state.uoa.clone()) }?);
+        Ok(state)
+    }
+
+    /// Unregisters the hooks; the namespace code then waits for a grace
+    /// period before the state is dropped.
+    pub(crate) fn stop_hooks(&mut self) {
+        self.hooks = None;
+    }
+}
+
+impl Drop for NetState {
+    fn drop(&mut self) {
+        // Normally `stop_hooks` ran in `pre_exit`; if not, unregister now
+        // and wait out hooks still running before `uoa` goes.
+        if self.hooks.take().is_some() {
+            kernel::sync::rcu::synchronize_rcu();
+        }
     }
 }
 

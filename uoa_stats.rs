@@ -58,18 +58,8 @@ unsafe impl Sync for Stats {}
 impl Stats {
     /// Allocates zeroed counters.
     pub(crate) fn new() -> Result<Self> {
-        let size = STAT_COUNT * core::mem::size_of::<u64>();
-        // SAFETY: plain allocation call (what `alloc_percpu()` expands to);
-        // per-CPU memory comes zeroed.
-        let counters = unsafe {
-            b::pcpu_alloc_noprof(
-                size,
-                core::mem::align_of::<u64>(),
-                false,
-                bindings::GFP_KERNEL,
-            )
-        }
-        .cast::<u64>();
+        // SAFETY: plain allocation call; per-CPU memory comes zeroed.
+        let counters = unsafe { b::uoa_alloc_counters(STAT_COUNT as u32) };
         if counters.is_null() {
             return Err(ENOMEM);
         }
@@ -100,7 +90,7 @@ impl Stats {
 
 impl Drop for Stats {
     fn drop(&mut self) {
-        // SAFETY: allocated by `pcpu_alloc_noprof` (invariant), freed once.
+        // SAFETY: allocated by `uoa_alloc_counters` (`__alloc_percpu`) (invariant), freed once.
         unsafe { bindings::free_percpu(self.counters.cast()) }
     }
 }

@@ -17,13 +17,18 @@
 //! unlinked when a writer passes them, and swept periodically.
 //!
 //! The hash covers `(saddr, sport, dport)` only, so a lookup with the
-//! wildcard (all zero) `daddr` finds its bucket too; it is keyed with a
-//! random seed per table, so remote senders cannot aim at one bucket.
+//! wildcard (all zero) `daddr` finds its bucket too. It is the kernel's
+//! keyed `hsiphash` with a random key per table, so remote senders cannot
+//! aim their flows at one bucket.
+//!
+//! Times are jiffies in the kernel's own width (`unsigned long`), compared
+//! with wrap-around arithmetic as `time_after_eq()` does.
 
 use core::ptr;
 
 use kernel::{
     bindings,
+    ffi::c_void,
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
@@ -33,39 +38,37 @@ use kernel::{
 
 use crate::{uoa_parse::RealAddr, uoa_sync::SpinLockBh};
 
+/// Jiffies, in the kernel's width.
+pub(crate) type Jiffies = kernel::time::Jiffies;
+
 /// An IP address as stored in the table, network order bytes.
 pub(crate) trait Addr:
     Copy + Eq + Send + Sync + core::fmt::Debug + AsRef<[u8]> + 'static
 {
     /// The all-zero address (wildcard in lookups).
     const UNSPECIFIED: Self;
-    /// The address folded into 64 bits for hashing.
-    fn fold(&self) -> u64;
+    /// Keyed hash of this address and the two ports (`ports`).
+    fn hash(&self, ports: u32, key: &bindings::hsiphash_key_t) -> u32;
 }
 
 impl Addr for [u8; 4] {
     const UNSPECIFIED: Self = [0; 4];
-    fn fold(&self) -> u64 {
-        u64::from(u32::from_ne_bytes(*self))
+    fn hash(&self, ports: u32, key: &bindings::hsiphash_key_t) -> u32 {
+        // SAFETY: `key` is a valid key; plain computation.
+        unsafe { bindings::hsiphash_2u32(u32::from_ne_bytes(*self), ports, key) }
     }
 }
 
 impl Addr for [u8; 16] {
     const UNSPECIFIED: Self = [0; 16];
-    fn fold(&self) -> u64 {
-        let w = |i: usize| {
-            u64::from_ne_bytes([
-                self[i],
-                self[i + 1],
-                self[i + 2],
-                self[i + 3],
-                self[i + 4],
-                self[i + 5],
-                self[i + 6],
-                self[i + 7],
-            ])
-        };
-        w(0) ^ w(8).rotate_left(29)
+    fn hash(&self, ports: u32, key: &bindings::hsiphash_key_t) -> u32 {
+        /// The hashed bytes: address, then ports.
+        #[repr(C)]
+        struct Input([u8; 16], [u8; 4]);
+        let input = Input(*self, ports.to_ne_bytes());
+        // SAFETY: `input` is 20 readable bytes (the unaligned variant is
+        // built in every configuration); `key` is valid.
+        unsafe { bindings::__hsiphash_unaligned(ptr::from_ref(&input).cast(), 20, key) }
     }
 }
 
@@ -97,29 +100,29 @@ impl<A: Addr> FlowKey<A> {
 #[repr(C)]
 struct Entry<A: Addr> {
     next: Atomic<*mut Entry<A>>,
-    /// In jiffies.
-    expires: Atomic<u64>,
+    expires: Atomic<Jiffies>,
     key: FlowKey<A>,
     real: RealAddr,
     rcu: bindings::kvfree_rcu_head,
 }
 
-/// Bytes of kernel memory one mapping of this family takes (the slab object
-/// its `kmalloc` comes from).
+/// Bytes of kernel memory one mapping of this family takes (the `kmalloc`
+/// size class its entry comes from).
 pub(crate) fn entry_slab_size<A: Addr>() -> usize {
-    core::mem::size_of::<Entry<A>>().next_power_of_two().max(8)
+    // SAFETY: plain computation.
+    unsafe { bindings::kmalloc_size_roundup(core::mem::size_of::<Entry<A>>()) }
 }
 
 /// The current time in jiffies.
-pub(crate) fn jiffies() -> u64 {
+pub(crate) fn jiffies() -> Jiffies {
     // SAFETY: `jiffies` is always valid to read; a volatile read, as C's
     // `READ_ONCE(jiffies)`.
-    unsafe { core::ptr::read_volatile(&raw const bindings::jiffies) as u64 }
+    unsafe { core::ptr::read_volatile(&raw const bindings::jiffies) }
 }
 
-/// Whether jiffies time `t` has passed at `now` (wrap-safe, `time_after_eq`).
-pub(crate) fn expired(t: u64, now: u64) -> bool {
-    now.wrapping_sub(t) as i64 >= 0
+/// Whether jiffies time `t` has passed at `now`: `time_after_eq(now, t)`.
+pub(crate) fn expired(t: Jiffies, now: Jiffies) -> bool {
+    now.wrapping_sub(t) as isize >= 0
 }
 
 /// Lock stripes per table: writers to different stripes do not contend.
@@ -132,6 +135,8 @@ pub(crate) enum Stored {
     New,
     /// The mapping of the same flow was replaced.
     Replaced,
+    /// The same mapping was there: only its expiry moved.
+    Refreshed,
 }
 
 /// The table of one address family in one namespace.
@@ -148,7 +153,7 @@ pub(crate) struct Table<A: Addr> {
     buckets: KVVec<Atomic<*mut Entry<A>>>,
     /// `buckets.len() - 1`.
     mask: usize,
-    seed: u64,
+    key: bindings::hsiphash_key_t,
     len: Atomic<usize>,
 }
 
@@ -172,8 +177,12 @@ impl<A: Addr> Table<A> {
                 v
             },
             mask: (1usize << bits) - 1,
-            // SAFETY: plain call, any context.
-            seed: unsafe { bindings::get_random_u64() },
+            key: {
+                let mut key = bindings::hsiphash_key_t::default();
+                // SAFETY: fills the `size_of_val(&key)` bytes of `key`.
+                unsafe { bindings::get_random_bytes(ptr::from_mut(&mut key).cast::<c_void>(), size_of_val(&key)) };
+                key
+            },
             len: Atomic::new(0),
         }? Error)
     }
@@ -184,10 +193,8 @@ impl<A: Addr> Table<A> {
     }
 
     fn bucket(&self, key: &FlowKey<A>) -> usize {
-        let ports = u64::from(key.sport) << 16 | u64::from(key.dport);
-        let mut h = (key.saddr.fold() ^ self.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h = (h ^ ports ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        (h >> 32) as usize & self.mask
+        let ports = u32::from(key.sport) << 16 | u32::from(key.dport);
+        key.saddr.hash(ports, &self.key) as usize & self.mask
     }
 
     fn lock_of(&self, bucket: usize) -> &SpinLockBh<()> {
@@ -207,29 +214,33 @@ impl<A: Addr> Table<A> {
     }
 
     /// Records `key -> real` valid until jiffies `expires`; replaces the
-    /// mapping of the same flow. Entries found expired at `now` on the way
-    /// are removed. Fails only when memory is short.
+    /// mapping of the same flow (or only moves its expiry when it is the
+    /// same). Entries found expired at `now` on the way are removed. Fails
+    /// only when memory is short.
     pub(crate) fn insert(
         &self,
         key: FlowKey<A>,
         real: RealAddr,
-        now: u64,
-        expires: u64,
+        now: Jiffies,
+        expires: Jiffies,
     ) -> Result<Stored> {
-        let new = KBox::into_raw(KBox::new(
-            Entry {
-                next: Atomic::new(ptr::null_mut()),
-                expires: Atomic::new(expires),
-                key,
-                real,
-                rcu: bindings::kvfree_rcu_head::default(),
-            },
-            GFP_ATOMIC,
-        )?);
+        let new_entry = || {
+            KBox::new(
+                Entry {
+                    next: Atomic::new(ptr::null_mut()),
+                    expires: Atomic::new(expires),
+                    key,
+                    real,
+                    rcu: bindings::kvfree_rcu_head::default(),
+                },
+                GFP_ATOMIC,
+            )
+            .map(KBox::into_raw)
+        };
         let b = self.bucket(&key);
         let _guard = self.lock_of(b).lock();
         let mut link = &self.buckets[b];
-        let mut stored = Stored::New;
+        let mut stored = None;
         loop {
             let cur = link.load(Relaxed);
             if cur.is_null() {
@@ -239,15 +250,22 @@ impl<A: Addr> Table<A> {
             // serialised by the stripe lock, so `cur` cannot be freed here.
             let entry = unsafe { &*cur };
             let next = entry.next.load(Relaxed);
-            if stored == Stored::New && entry.key == key {
+            if stored.is_none() && entry.key == key {
+                if entry.real == real {
+                    entry.expires.store(expires, Relaxed);
+                    stored = Some(Stored::Refreshed);
+                    link = &entry.next;
+                    continue;
+                }
                 // Swap in place: a concurrent reader sees the old or the new
                 // entry, never neither.
+                let new = new_entry()?;
                 // SAFETY: `new` is ours until published by the store below.
                 unsafe { (*new).next.store(next, Relaxed) };
                 link.store(new, Release);
                 // SAFETY: just unlinked, and live.
                 unsafe { Self::retire(cur) };
-                stored = Stored::Replaced;
+                stored = Some(Stored::Replaced);
                 // SAFETY: `new` is now reachable and live; the lock is held.
                 link = unsafe { &(*new).next };
                 continue;
@@ -261,20 +279,27 @@ impl<A: Addr> Table<A> {
             }
             link = &entry.next;
         }
-        if stored == Stored::New {
-            // SAFETY: `new` is ours until published below.
-            unsafe { (*new).next.store(self.buckets[b].load(Relaxed), Relaxed) };
-            // INVARIANT: `new` is fully initialised before this release
-            // store makes it reachable.
-            self.buckets[b].store(new, Release);
-            self.len.add(1, Relaxed);
+        if let Some(stored) = stored {
+            return Ok(stored);
         }
-        Ok(stored)
+        let new = new_entry()?;
+        // SAFETY: `new` is ours until published below.
+        unsafe { (*new).next.store(self.buckets[b].load(Relaxed), Relaxed) };
+        // INVARIANT: `new` is fully initialised before this release store
+        // makes it reachable.
+        self.buckets[b].store(new, Release);
+        self.len.add(1, Relaxed);
+        Ok(Stored::New)
     }
 
     /// The real client of `query` if a mapping is live at `now`; a hit
     /// moves the mapping's expiry to `refresh_to`.
-    pub(crate) fn lookup(&self, query: &FlowKey<A>, now: u64, refresh_to: u64) -> Option<RealAddr> {
+    pub(crate) fn lookup(
+        &self,
+        query: &FlowKey<A>,
+        now: Jiffies,
+        refresh_to: Jiffies,
+    ) -> Option<RealAddr> {
         let _rcu = rcu::read_lock();
         let mut cur = self.buckets[self.bucket(query)].load(Acquire);
         while !cur.is_null() {
@@ -290,28 +315,30 @@ impl<A: Addr> Table<A> {
         None
     }
 
-    /// Removes every mapping expired at `now`; returns how many.
-    pub(crate) fn sweep(&self, now: u64) -> usize {
+    /// Removes every mapping expired at `now`; returns how many. Locks one
+    /// bucket at a time, so bottom halves are never off for long.
+    pub(crate) fn sweep(&self, now: Jiffies) -> usize {
         let mut removed = 0;
-        for stripe in 0..LOCK_STRIPES {
-            let _guard = self.locks[stripe].lock();
-            for b in (stripe..self.buckets.len()).step_by(LOCK_STRIPES) {
-                let mut link = &self.buckets[b];
-                loop {
-                    let cur = link.load(Relaxed);
-                    if cur.is_null() {
-                        break;
-                    }
-                    // SAFETY: as in `insert`: live, and the lock is held.
-                    let entry = unsafe { &*cur };
-                    if expired(entry.expires.load(Relaxed), now) {
-                        link.store(entry.next.load(Relaxed), Release);
-                        // SAFETY: just unlinked, and live.
-                        unsafe { Self::retire(cur) };
-                        removed += 1;
-                    } else {
-                        link = &entry.next;
-                    }
+        for (b, head) in self.buckets.iter().enumerate() {
+            if head.load(Relaxed).is_null() {
+                continue;
+            }
+            let _guard = self.lock_of(b).lock();
+            let mut link = head;
+            loop {
+                let cur = link.load(Relaxed);
+                if cur.is_null() {
+                    break;
+                }
+                // SAFETY: as in `insert`: live, and the lock is held.
+                let entry = unsafe { &*cur };
+                if expired(entry.expires.load(Relaxed), now) {
+                    link.store(entry.next.load(Relaxed), Release);
+                    // SAFETY: just unlinked, and live.
+                    unsafe { Self::retire(cur) };
+                    removed += 1;
+                } else {
+                    link = &entry.next;
                 }
             }
         }

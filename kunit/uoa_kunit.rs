@@ -152,6 +152,45 @@ mod table {
     }
 
     #[test]
+    fn same_mapping_only_refreshes() -> Result {
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        t.insert(key(4000, RS), CLIENT, 100, 200)?;
+        assert_eq!(
+            t.insert(key(4000, RS), CLIENT, 150, 400)?,
+            Stored::Refreshed
+        );
+        assert_eq!(t.lookup(&key(4000, RS), 300, 300), Some(CLIENT));
+        assert_eq!(t.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn many_flows_one_address() -> Result {
+        // Every flow findable; the keyed hash spreads them over buckets.
+        let t = KBox::pin_init(Table::<[u8; 16]>::new(6), GFP_KERNEL)?;
+        for port in 0..500u16 {
+            let k = FlowKey {
+                saddr: [0xfd; 16],
+                daddr: [0xfe; 16],
+                sport: port,
+                dport: 53,
+            };
+            t.insert(k, CLIENT, 100, 200)?;
+        }
+        for port in 0..500u16 {
+            let k = FlowKey {
+                saddr: [0xfd; 16],
+                daddr: [0; 16],
+                sport: port,
+                dport: 53,
+            };
+            assert_eq!(t.lookup(&k, 150, 250), Some(CLIENT));
+        }
+        assert_eq!(t.len(), 500);
+        Ok(())
+    }
+
+    #[test]
     fn wildcard_daddr() -> Result {
         let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
         t.insert(key(4000, RS), CLIENT, 100, 200)?;
@@ -173,8 +212,8 @@ mod table {
         assert_eq!(t.lookup(&key(4000, RS), 400, 500), None);
         // Jiffies wrap around.
         let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
-        t.insert(key(4000, RS), CLIENT, u64::MAX - 5, 10)?;
-        assert_eq!(t.lookup(&key(4000, RS), u64::MAX, 10), Some(CLIENT));
+        t.insert(key(4000, RS), CLIENT, usize::MAX - 5, 10)?;
+        assert_eq!(t.lookup(&key(4000, RS), usize::MAX, 10), Some(CLIENT));
         Ok(())
     }
 
@@ -242,6 +281,7 @@ mod table {
     #[test]
     fn ipv4_mapping_fits_64_bytes() {
         assert!(entry_slab_size::<[u8; 4]>() <= 64);
+        assert!(entry_slab_size::<[u8; 16]>() <= 96);
     }
 }
 
