@@ -4,6 +4,7 @@
 #   make                     uoa.ko against the kernel scripts/setup.sh built
 #   make KDIR=/path LLVM=1   against any other Rust-enabled kernel build tree
 #   make KUNIT=1             the test build, with KUnit suites, in build/kunit/
+#   make BENCH=1             the benchmark build, in build/bench/ (scripts/bench.sh)
 #   make clean
 #
 # Kbuild (beside this file) says what is built; this file only calls the
@@ -17,6 +18,9 @@ LLVM ?= -19
 ifeq ($(KUNIT),1)
 OUT := $(CURDIR)/build/kunit
 KBUILD_ARGS := MO=$(OUT) UOA_KUNIT=1
+else ifeq ($(BENCH),1)
+OUT := $(CURDIR)/build/bench
+KBUILD_ARGS := MO=$(OUT) UOA_BENCH=1
 else
 OUT := $(CURDIR)/build/module
 KBUILD_ARGS := MO=$(OUT)
@@ -29,7 +33,7 @@ modules:
 		echo "error: $(KDIR) is not a built kernel tree (run scripts/setup.sh or pass KDIR=)"; exit 1; }
 	@mkdir -p $(OUT)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) $(KBUILD_ARGS) modules
-ifneq ($(KUNIT),1)
+ifeq ($(KUNIT)$(BENCH),)
 	cp $(OUT)/uoa.ko uoa.ko
 endif
 

@@ -33,6 +33,14 @@ mod uoa_work;
 #[path = "kunit/uoa_kunit.rs"]
 mod uoa_kunit;
 
+#[cfg(any(uoa_kunit, uoa_bench))]
+#[path = "kunit/uoa_test_skb.rs"]
+mod uoa_test_skb;
+
+#[cfg(uoa_bench)]
+#[path = "bench/uoa_bench.rs"]
+mod uoa_bench;
+
 use uoa_bindings as b;
 use uoa_datapath::UoaNet;
 use uoa_netfilter::{HookPoint, HookRegistration, SockoptGet, SockoptRegistration};
@@ -395,6 +403,8 @@ struct UoaModule {
 impl kernel::Module for UoaModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let config = Config::from_module_params()?;
+        #[cfg(uoa_bench)]
+        uoa_bench::run()?;
         let pernet = PernetRegistration::new()?;
         let sockopt = SockoptRegistration::new(module)?;
         pr_info!(

@@ -6,7 +6,7 @@
  * socket, in any of the modes a balancer uses.
  *
  *   uoa_lb -m MODE -c CLIENT_IP:PORT -s SRC_IP:PORT -d DST_IP:PORT
- *          [-n COUNT] [-t PAYLOAD] [-S] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]
+ *          [-n COUNT] [-t PAYLOAD] [-S] [-I] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]
  *
  *   -m ipo   IPv4 option (SRC and DST IPv4)
  *   -m opp   private protocol 248 over IPv4 or IPv6 (by SRC/DST family);
@@ -15,6 +15,7 @@
  *   -S       standalone: first an empty datagram with the UOA only, then
  *            the payload as plain UDP
  *   -n       datagrams to send (default 1); -t payload (default "hello")
+ *   -I       a new flow per datagram: the SRC port goes up by one each time
  *
  * Malformed packets, for tests:
  *   -L OPTLEN  write OPTLEN as the UOA option's length byte
@@ -244,11 +245,11 @@ int main(int argc, char **argv)
 	struct options o = { .mode = NULL, .optlen = 0, .opplen = -1, .oppver = -1 };
 	struct endpoint client = { 0 }, src = { 0 }, dst = { 0 };
 	const char *payload = "hello";
-	int count = 1, standalone = 0, opt, fd, one = 1, i;
+	int count = 1, standalone = 0, step_port = 0, opt, fd, one = 1, i;
 	size_t truncate = 0;
 	struct packet p;
 
-	while ((opt = getopt(argc, argv, "m:c:s:d:n:t:SL:O:V:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:s:d:n:t:SIL:O:V:T:")) != -1) {
 		switch (opt) {
 		case 'm': o.mode = optarg; break;
 		case 'c': if (parse_endpoint(optarg, &client)) goto usage; break;
@@ -257,6 +258,7 @@ int main(int argc, char **argv)
 		case 'n': count = atoi(optarg); break;
 		case 't': payload = optarg; break;
 		case 'S': standalone = 1; break;
+		case 'I': step_port = 1; break;
 		case 'L': o.optlen = atoi(optarg); break;
 		case 'O': o.opplen = atoi(optarg); break;
 		case 'V': o.oppver = atoi(optarg); break;
@@ -279,6 +281,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < count; i++) {
+		if (step_port && i > 0)
+			src.port++;
 		if (standalone) {
 			/* The UOA alone in an empty datagram, then plain UDP. */
 			if (build(&p, &o, &client, &src, &dst, "") || send_packet(fd, &p, &dst, 0))
@@ -299,6 +303,6 @@ int main(int argc, char **argv)
 
 usage:
 	fprintf(stderr, "usage: %s -m ipo|opp|none -c CLIENT:PORT -s SRC:PORT -d DST:PORT "
-		"[-n COUNT] [-t PAYLOAD] [-S] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]\n", argv[0]);
+		"[-n COUNT] [-t PAYLOAD] [-S] [-I] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]\n", argv[0]);
 	return 1;
 }

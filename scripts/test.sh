@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every uoa-rs test, setting everything up first:
 #   1. host: cargo test of the pure parser (unit and property tests);
-#   2. build: uoa.ko and the KUnit build with clippy, the samples; any
+#   2. build: uoa.ko, the KUnit and benchmark builds with clippy, the samples; any
 #      compiler or clippy warning fails it; rustfmt --check (kernel config);
 #      then the C header's layout, checked by tests/abi (C, and from C++);
 #   3. KUnit: loads the test build in the guest, parses the KTAP output with
@@ -55,8 +55,9 @@ count host \
 
 step "build: uoa.ko, KUnit build (both with clippy), samples"
 # From scratch, so that every warning shows (results stay in build/).
-rm -rf build/module build/kunit
-{ make CLIPPY=1 && make CLIPPY=1 KUNIT=1 && make -C samples; } >"$results/build.log" 2>&1
+rm -rf build/module build/kunit build/bench
+{ make CLIPPY=1 && make CLIPPY=1 KUNIT=1 && make CLIPPY=1 BENCH=1 && make -C samples; } \
+	>"$results/build.log" 2>&1
 rc=$?
 if [ $rc -ne 0 ]; then
 	tail -n 30 "$results/build.log"

@@ -336,7 +336,7 @@ test_unload_under_traffic() {
 	local round
 	for round in 1 2; do
 		insmod "$MODULE" uoa_map_timeout=1
-		in_ns uoa-lb "$LB" -m opp -n 1000 -c 192.0.2.111:1111 -s "$LB_IP:4080" -d "$RS_IP:5000" &
+		in_ns uoa-lb "$LB" -m opp -n 1000 -I -c 192.0.2.111:1111 -s "$LB_IP:4080" -d "$RS_IP:5000" &
 		in_ns uoa-lb "$LB" -m opp -n 1000 -c "[2001:db8::111]:1111" -s "[$LB_IP6]:4081" -d "[$RS_IP6]:5000" &
 		in_ns uoa-rs bash -c "for i in \$(seq 100); do $LOOKUP $LB_IP 4080 '*' 5000 >/dev/null; done" &
 		sleep 0.3
