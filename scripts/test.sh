@@ -72,7 +72,7 @@ else
 fi
 
 step "format: rustfmt --check with the kernel's .rustfmt.toml"
-rustfmt --edition 2021 --config-path "$kdir/.rustfmt.toml" --check uoa_*.rs kunit/*.rs \
+rustfmt --edition 2021 --config-path "$kdir/.rustfmt.toml" --check uoa_*.rs kunit/*.rs bench/*.rs \
 	tests/host/src/*.rs tests/host/tests/*.rs >"$results/format.log" 2>&1
 rc=$?
 head -n 20 "$results/format.log"
