@@ -99,6 +99,41 @@ impl UoaNet {
         self.stats.inc(Stat::UoaMalformed);
     }
 
+    /// IPv4 UDP with options, or opp: off the fast path.
+    #[inline(never)]
+    fn ipv4_slow(&self, skb: &mut Skb, chain: Chain) {
+        let mut buf = [0u8; IPV4_HDR_LEN];
+        let Some(Ok(ip)) = skb.header(0, IPV4_HDR_LEN, &mut buf).map(Ipv4Header::parse) else {
+            return;
+        };
+        if ip.protocol == IPPROTO_UDP {
+            self.ipv4_option(skb, &ip);
+        } else {
+            self.ipv4_opp(skb, &ip, chain);
+        }
+    }
+
+    /// IPv6 opp, or extension headers: off the fast path.
+    #[inline(never)]
+    fn ipv6_slow(&self, skb: &mut Skb, chain: Chain) {
+        let mut buf = [0u8; IPV6_HDR_LEN];
+        let Some(Ok(ip)) = skb.header(0, IPV6_HDR_LEN, &mut buf).map(Ipv6Header::parse) else {
+            return;
+        };
+        let mut window = [0u8; IPV6_WALK_LEN];
+        let seen = skb.len().min(IPV6_WALK_LEN);
+        let walk = skb.header(0, seen, &mut window).map(ipv6_transport);
+        match walk {
+            Some(Ok(Ipv6Transport::Udp { .. })) => self.stats.inc(Stat::UoaNone),
+            Some(Ok(Ipv6Transport::Fragment)) => self.stats.inc(Stat::Fragment),
+            Some(Ok(Ipv6Transport::Opp {
+                nexthdr_offset,
+                offset,
+            })) => self.ipv6_opp(skb, &ip, nexthdr_offset, offset, chain),
+            _ => {}
+        }
+    }
+
     /// IPv4 with options: a UOA option among them, kept in the packet.
     fn ipv4_option(&self, skb: &Skb, ip: &Ipv4Header) {
         // Only in FORWARD: LOCAL_IN sees reassembled datagrams.
@@ -301,44 +336,27 @@ impl UoaNet {
 impl PacketHandler for UoaNet {
     fn ipv4(&self, skb: &mut Skb, chain: Chain) {
         let mut buf = [0u8; IPV4_HDR_LEN];
-        let Some(ip) = skb
-            .header(0, IPV4_HDR_LEN, &mut buf)
-            .and_then(|h| Ipv4Header::parse(h).ok())
-        else {
+        let Some(&[version_ihl, .., protocol]) = skb.header(0, 10, &mut buf) else {
             return;
         };
-        match ip.protocol {
-            IPPROTO_UDP if ip.header_len == IPV4_HDR_LEN => self.stats.inc(Stat::UoaNone),
-            IPPROTO_UDP => self.ipv4_option(skb, &ip),
-            IPPROTO_OPP => self.ipv4_opp(skb, &ip, chain),
-            _ => {}
+        // The fast path, for most packets: UDP without IP options.
+        if version_ihl == 0x45 && protocol == IPPROTO_UDP {
+            return self.stats.inc(Stat::UoaNone);
+        }
+        if protocol == IPPROTO_UDP || protocol == IPPROTO_OPP {
+            self.ipv4_slow(skb, chain);
         }
     }
 
     fn ipv6(&self, skb: &mut Skb, chain: Chain) {
-        let mut buf = [0u8; IPV6_HDR_LEN];
-        let Some(ip) = skb
-            .header(0, IPV6_HDR_LEN, &mut buf)
-            .and_then(|h| Ipv6Header::parse(h).ok())
-        else {
+        let mut buf = [0u8; 8];
+        let Some(&[.., nexthdr, _]) = skb.header(0, 8, &mut buf) else {
             return;
         };
-        match ip.nexthdr {
-            IPPROTO_UDP => return self.stats.inc(Stat::UoaNone),
+        match nexthdr {
+            IPPROTO_UDP => self.stats.inc(Stat::UoaNone),
             // opp, or extension headers that may precede it.
-            IPPROTO_OPP | 0 | 43 | 44 | 60 => {}
-            _ => return,
-        }
-        let mut window = [0u8; IPV6_WALK_LEN];
-        let seen = skb.len().min(IPV6_WALK_LEN);
-        let walk = skb.header(0, seen, &mut window).map(ipv6_transport);
-        match walk {
-            Some(Ok(Ipv6Transport::Udp { .. })) => self.stats.inc(Stat::UoaNone),
-            Some(Ok(Ipv6Transport::Fragment)) => self.stats.inc(Stat::Fragment),
-            Some(Ok(Ipv6Transport::Opp {
-                nexthdr_offset,
-                offset,
-            })) => self.ipv6_opp(skb, &ip, nexthdr_offset, offset, chain),
+            IPPROTO_OPP | 0 | 43 | 44 | 60 => self.ipv6_slow(skb, chain),
             _ => {}
         }
     }

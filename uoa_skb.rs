@@ -33,12 +33,14 @@ impl Skb {
     }
 
     /// Bytes from `data` to the end of the packet.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         // SAFETY: `raw()` is valid (constructor contract); plain field read.
         unsafe { (*self.raw()).len as usize }
     }
 
     /// Bytes from `data` to the end of the linear area.
+    #[inline]
     fn headlen(&self) -> usize {
         // SAFETY: as in `len`.
         unsafe { ((*self.raw()).len - (*self.raw()).data_len) as usize }
@@ -46,6 +48,7 @@ impl Skb {
 
     /// `len` bytes at `offset`: in place if linear, else copied into `buf`
     /// (which must be at least `len` long). `None` if the packet is shorter.
+    #[inline]
     pub(crate) fn header<'b>(
         &'b self,
         offset: usize,
