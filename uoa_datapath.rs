@@ -116,20 +116,22 @@ impl UoaNet {
     /// IPv6 opp, or extension headers: off the fast path.
     #[inline(never)]
     fn ipv6_slow(&self, skb: &mut Skb, chain: Chain) {
-        let mut buf = [0u8; IPV6_HDR_LEN];
-        let Some(Ok(ip)) = skb.header(0, IPV6_HDR_LEN, &mut buf).map(Ipv6Header::parse) else {
-            return;
-        };
+        // One read: the fixed header and the extension headers after it.
         let mut window = [0u8; IPV6_WALK_LEN];
         let seen = skb.len().min(IPV6_WALK_LEN);
-        let walk = skb.header(0, seen, &mut window).map(ipv6_transport);
-        match walk {
-            Some(Ok(Ipv6Transport::Udp { .. })) => self.stats.inc(Stat::UoaNone),
-            Some(Ok(Ipv6Transport::Fragment)) => self.stats.inc(Stat::Fragment),
-            Some(Ok(Ipv6Transport::Opp {
+        let Some(bytes) = skb.header(0, seen, &mut window) else {
+            return;
+        };
+        let Ok(ip) = Ipv6Header::parse(bytes) else {
+            return;
+        };
+        match ipv6_transport(bytes) {
+            Ok(Ipv6Transport::Udp { .. }) => self.stats.inc(Stat::UoaNone),
+            Ok(Ipv6Transport::Fragment) => self.stats.inc(Stat::Fragment),
+            Ok(Ipv6Transport::Opp {
                 nexthdr_offset,
                 offset,
-            })) => self.ipv6_opp(skb, &ip, nexthdr_offset, offset, chain),
+            }) => self.ipv6_opp(skb, &ip, nexthdr_offset, offset, chain),
             _ => {}
         }
     }
