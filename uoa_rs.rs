@@ -68,7 +68,7 @@ module! {
         },
         uoa_map_tab_bits: i32 {
             default: 12,
-            description: "log2 of the initial number of hash buckets (4-20)",
+            description: "log2 of the hash buckets per table, per namespace and family (4-20)",
         },
         uoa_hook_forward: i32 {
             default: 0,
@@ -114,7 +114,7 @@ pub(crate) struct Config {
     pub(crate) debug: bool,
     /// Lifetime of a mapping, seconds.
     pub(crate) map_timeout_secs: u32,
-    /// log2 of the initial bucket count.
+    /// log2 of the bucket count of each table.
     pub(crate) map_tab_bits: u32,
     /// Hook FORWARD too.
     pub(crate) hook_forward: bool,
@@ -408,7 +408,7 @@ impl kernel::Module for UoaModule {
         let pernet = PernetRegistration::new()?;
         let sockopt = SockoptRegistration::new(module)?;
         pr_info!(
-            "loaded: map timeout {}s, {} initial buckets, FORWARD hooks {}\n",
+            "loaded: map timeout {}s, {} buckets per table, FORWARD hooks {}\n",
             config.map_timeout_secs,
             1u32 << config.map_tab_bits,
             if config.hook_forward { "on" } else { "off" }
