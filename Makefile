@@ -2,7 +2,8 @@
 # Builds the uoa module out of tree.
 #
 #   make                     uoa.ko against the kernel scripts/setup.sh built
-#   make KDIR=/path LLVM=1   against any other Rust-enabled kernel build tree
+#   make KDIR=/path          against any other Rust-enabled kernel build tree
+#                            (a distribution kernel: scripts/kbuild-rust.sh)
 #   make KUNIT=1             the test build, with KUnit suites, in build/kunit/
 #   make BENCH=1             the benchmark build, in build/bench/ (scripts/bench.sh)
 #   make clean
@@ -13,7 +14,13 @@
 
 UOA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uoa-rs
 KDIR ?= $(UOA_CACHE)/current-kernel
-LLVM ?= -19
+# The compilers must be the kernel's. A tree prepared by scripts/setup.sh or
+# scripts/kbuild-rust.sh names them in uoa-make-args (LLVM=-19, or nothing
+# for Debian, whose kernel Makefile reads its own .kernelvariables); any
+# other clang-built tree gets LLVM=1, a GCC-built one the kernel's default.
+# LLVM=... or CC=... on the command line still win.
+KMAKE_ARGS ?= $(or $(shell cat $(KDIR)/uoa-make-args 2>/dev/null),\
+	$(if $(shell grep -sx CONFIG_CC_IS_CLANG=y $(KDIR)/.config),LLVM=1))
 
 ifeq ($(KUNIT),1)
 OUT := $(CURDIR)/build/kunit
@@ -32,7 +39,7 @@ modules:
 	@test -f $(KDIR)/Module.symvers || { \
 		echo "error: $(KDIR) is not a built kernel tree (run scripts/setup.sh or pass KDIR=)"; exit 1; }
 	@mkdir -p $(OUT)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) $(KBUILD_ARGS) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) $(KBUILD_ARGS) modules
 ifeq ($(KUNIT)$(BENCH),)
 	cp $(OUT)/uoa.ko uoa.ko
 endif

@@ -5,8 +5,11 @@
  * Prototypes in include/uoa_kernel.h; each body is one line.
  */
 #include "include/uoa_kernel.h"
+#include <linux/module.h>
 #include <net/netns/generic.h>
 #include <net/sock.h>
+
+MODULE_VERSION(UOA_VERSION);
 
 void *uoa_net_generic(const struct net *net, unsigned int id) { return net_generic(net, id); }
 struct net *uoa_sock_net(const struct sock *sk) { return sock_net(sk); }

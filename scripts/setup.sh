@@ -178,6 +178,8 @@ main() {
 			[ "$old" = "$kdir" ] || [ ! -d "$old" ] || { step "removing superseded $old"; rm -rf "$old"; }
 		done
 	fi
+	# How the module's Makefile calls this tree's make (see Makefile).
+	echo "LLVM=$UOA_LLVM" >"$kdir/uoa-make-args"
 	ln -sfn "$kdir" "$UOA_CACHE/current-kernel"
 	step "ready: KDIR=$kdir"
 }
