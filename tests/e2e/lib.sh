@@ -6,10 +6,21 @@
 #   uoa-lb2 10.0.1.1 fd00:1::1  --  uoa-rs2 10.0.1.2 fd00:1::2  (same addresses)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The module under test: a file (insmod), or "installed": the one installed
+# for the running kernel (modprobe uoa), as DKMS leaves it on a server.
 MODULE=${UOA_MODULE:-$ROOT/uoa.ko}
 LOOKUP=$ROOT/samples/uoa_lookup
 
 LB_IP=10.0.1.1 RS_IP=10.0.1.2 LB_IP6=fd00:1::1 RS_IP6=fd00:1::2
+
+# load_uoa [PARAM=VALUE...]: loads the module under test.
+load_uoa() {
+	if [ "$MODULE" = installed ]; then
+		modprobe uoa "$@"
+	else
+		insmod "$MODULE" "$@"
+	fi
+}
 
 fail() {
 	echo "FAIL: $*" >&2

@@ -10,7 +10,7 @@ set -u
 # --- tests: each runs in a subshell with set -e; module unloaded after ---
 
 test_load_creates_proc_files() {
-	insmod "$MODULE"
+	load_uoa
 	[ -r /proc/net/uoa_stats ] || fail "no /proc/net/uoa_stats"
 	[ -r /proc/net/uoa_stats_percpu ] || fail "no /proc/net/uoa_stats_percpu"
 	expect_eq header "$(head -n 1 /proc/net/uoa_stats)" \
@@ -25,7 +25,7 @@ test_load_creates_proc_files() {
 
 test_namespaces_before_and_after_insmod() {
 	ip netns add uoa-before
-	insmod "$MODULE"
+	load_uoa
 	ip netns add uoa-after
 	for ns in uoa-before uoa-after; do
 		in_ns "$ns" test -r /proc/net/uoa_stats || fail "no stats in $ns"
@@ -38,7 +38,7 @@ test_namespaces_before_and_after_insmod() {
 
 test_plain_udp_counted_as_none() {
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE"
+	load_uoa
 	send_udp uoa-lb "$RS_IP" 5000 5
 	expect_stat "None after 5 IPv4" uoa-rs 5 5
 	send_udp uoa-lb "$RS_IP6" 5000 3
@@ -49,7 +49,7 @@ test_plain_udp_counted_as_none() {
 
 test_lookup_miss_is_enoent() {
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE"
+	load_uoa
 	local out
 	out=$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4000 "$RS_IP" 5000) && fail "lookup succeeded: $out"
 	expect_eq "IPv4 socket" "$out" ENOENT
@@ -59,7 +59,7 @@ test_lookup_miss_is_enoent() {
 }
 
 test_lookup_bad_arguments() {
-	insmod "$MODULE"
+	load_uoa
 	local out
 	out=$("$LOOKUP" -l 57 "$LB_IP" 4000 '*' 5000) && fail "short length accepted"
 	expect_eq "length 57" "$out" EINVAL
@@ -71,7 +71,7 @@ test_lookup_bad_arguments() {
 test_bad_parameters_refused() {
 	local p out
 	for p in uoa_debug=2 uoa_map_timeout=0 uoa_map_tab_bits=40 uoa_hook_forward=-1; do
-		if out=$(insmod "$MODULE" "$p" 2>&1); then
+		if out=$(load_uoa "$p" 2>&1); then
 			rmmod uoa
 			fail "insmod accepted $p"
 		fi
@@ -84,7 +84,7 @@ test_bad_parameters_refused() {
 
 test_unload_leaves_nothing() {
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE"
+	load_uoa
 	send_udp uoa-lb "$RS_IP" 5000 3
 	rmmod uoa
 	! grep -q '^uoa ' /proc/modules || fail "module still listed"
@@ -106,7 +106,7 @@ check_mode() {
 	local name=$1 echo_flags=$2
 	shift 2
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE"
+	load_uoa
 	start_echo uoa-rs /tmp/echo.out $echo_flags 5000
 	in_ns uoa-lb "$LB" -t "payload-$name" "$@"
 	expect_line "$name" /tmp/echo.out "real $REAL_EXPECT len [0-9]+ payload payload-$name\$"
@@ -163,7 +163,7 @@ test_mode_standalone_opp_ipv6() {
 
 test_lookup_by_hand_and_wildcard() {
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE"
+	load_uoa
 	in_ns uoa-lb "$LB" -m opp -c 192.0.2.33:3333 -s "$LB_IP:4010" -d "$RS_IP:5000"
 	sleep 0.2
 	expect_eq "exact" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4010 "$RS_IP" 5000)" "192.0.2.33 3333"
@@ -180,7 +180,7 @@ test_lookup_by_hand_and_wildcard() {
 
 test_overwrite() {
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE"
+	load_uoa
 	in_ns uoa-lb "$LB" -m ipo -c 192.0.2.1:1111 -s "$LB_IP:4020" -d "$RS_IP:5000"
 	sleep 0.2
 	expect_eq "first" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4020 "$RS_IP" 5000)" "192.0.2.1 1111"
@@ -194,7 +194,7 @@ test_overwrite() {
 # Malformed packets store nothing, crash nothing, and the module goes on.
 test_malformed_packets() {
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE"
+	load_uoa
 	local c=192.0.2.66:6666 s="$LB_IP:4030" d="$RS_IP:5000" n=0 counted args
 	# COUNTED 1: reaches the module and is counted as malformed; 0: the IP
 	# layer already drops it (its option area breaks RFC 791).
@@ -237,7 +237,7 @@ test_malformed_packets() {
 
 test_namespace_isolation() {
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE"
+	load_uoa
 	# A second real server with the same addresses, made after insmod.
 	make_pair uoa-lb2 uoa-rs2
 	in_ns uoa-lb "$LB" -m opp -c 192.0.2.71:7171 -s "$LB_IP:4040" -d "$RS_IP:5000"
@@ -281,7 +281,7 @@ make_routed() {
 check_forward() {
 	local param=$1 want_fw=$2
 	make_routed
-	insmod "$MODULE" "$param"
+	load_uoa "$param"
 	start_echo uoa-rs /tmp/echo.out 5000
 	in_ns uoa-lb "$LB" -m opp -c 192.0.2.81:8181 -s 10.0.2.1:4050 -d 10.0.3.2:5000 -t routed
 	expect_line "routed" /tmp/echo.out "real 192.0.2.81 8181 len 6 payload routed\$"
@@ -300,7 +300,7 @@ test_forward_hooks_on_request() {
 
 test_expiry() {
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE" uoa_map_timeout=1
+	load_uoa uoa_map_timeout=1
 	in_ns uoa-lb "$LB" -m opp -c 192.0.2.91:9191 -s "$LB_IP:4060" -d "$RS_IP:5000"
 	sleep 0.2
 	expect_eq "fresh" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4060 '*' 5000)" "192.0.2.91 9191"
@@ -313,12 +313,12 @@ test_expiry() {
 
 test_debug_logs_mappings() {
 	make_pair uoa-lb uoa-rs
-	insmod "$MODULE"
+	load_uoa
 	in_ns uoa-lb "$LB" -m opp -c 192.0.2.101:1010 -s "$LB_IP:4070" -d "$RS_IP:5000"
 	sleep 0.2
 	! dmesg | grep -q 'real client' || fail "uoa_debug=0 logged a mapping"
 	rmmod uoa
-	insmod "$MODULE" uoa_debug=1
+	load_uoa uoa_debug=1
 	in_ns uoa-lb "$LB" -m opp -c 192.0.2.101:1010 -s "$LB_IP:4070" -d "$RS_IP:5000"
 	sleep 0.2
 	dmesg | grep -q 'uoa: 10.0.1.1:4070 -> 10.0.1.2:5000 real client 192.0.2.101:1010$' ||
@@ -335,7 +335,7 @@ test_unload_under_traffic() {
 	make_pair uoa-lb uoa-rs
 	local round
 	for round in 1 2; do
-		insmod "$MODULE" uoa_map_timeout=1
+		load_uoa uoa_map_timeout=1
 		in_ns uoa-lb "$LB" -m opp -n 1000 -I -c 192.0.2.111:1111 -s "$LB_IP:4080" -d "$RS_IP:5000" &
 		in_ns uoa-lb "$LB" -m opp -n 1000 -c "[2001:db8::111]:1111" -s "[$LB_IP6]:4081" -d "[$RS_IP6]:5000" &
 		in_ns uoa-rs bash -c "for i in \$(seq 100); do $LOOKUP $LB_IP 4080 '*' 5000 >/dev/null; done" &
