@@ -25,3 +25,19 @@ uoa_kdir() {
 	[ -e "$link/.uoa-built" ] || die "no cached kernel build: run scripts/setup.sh"
 	readlink -f "$link"
 }
+
+# The Debian archive URI the machine already uses, so that no host name is
+# hard-coded here; overridable with UOA_DEBIAN_MIRROR.
+debian_mirror() {
+	if [ -n "${UOA_DEBIAN_MIRROR:-}" ]; then
+		echo "$UOA_DEBIAN_MIRROR"
+		return
+	fi
+	local uri
+	uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		awk '/^URIs:/ {u=$2} /^Suites:/ && / (bookworm|trixie)( |$)/ {print u; exit}')
+	[ -n "$uri" ] || uri=$(grep -hE '^deb .*/debian/? ' /etc/apt/sources.list 2>/dev/null |
+		awk '{print $2; exit}')
+	[ -n "$uri" ] || die "cannot find the Debian archive in the machine's apt sources; set UOA_DEBIAN_MIRROR"
+	echo "$uri"
+}

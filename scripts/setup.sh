@@ -12,7 +12,7 @@ set -euo pipefail
 
 APT_PACKAGES=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
 	libssl-dev cpio busybox-static qemu-system-x86 kmod iproute2 procps python3 gcc g++
-	make xz-utils)
+	make xz-utils debootstrap)
 KERNEL_RECIPE=1
 
 install_packages() {
@@ -44,22 +44,6 @@ install_rust_tools() {
 		cargo install bindgen-cli --locked --quiet
 	fi
 	step "rust: $(rustc --version), $(bindgen --version)"
-}
-
-# The Debian archive URI the machine already uses, so that no host name is
-# hard-coded here; overridable with UOA_DEBIAN_MIRROR.
-debian_mirror() {
-	if [ -n "${UOA_DEBIAN_MIRROR:-}" ]; then
-		echo "$UOA_DEBIAN_MIRROR"
-		return
-	fi
-	local uri
-	uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		awk '/^URIs:/ {u=$2} /^Suites:/ && / (bookworm|trixie)( |$)/ {print u; exit}')
-	[ -n "$uri" ] || uri=$(grep -hE '^deb .*/debian/? ' /etc/apt/sources.list 2>/dev/null |
-		awk '{print $2; exit}')
-	[ -n "$uri" ] || die "cannot find the Debian archive in the machine's apt sources; set UOA_DEBIAN_MIRROR"
-	echo "$uri"
 }
 
 # Fetches the newest linux-source-7.3 .deb into $UOA_CACHE/src and prints its

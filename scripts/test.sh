@@ -7,7 +7,9 @@
 #   3. KUnit: loads the test build in the guest, parses the KTAP output with
 #      the kernel's tools/testing/kunit/kunit.py;
 #   4. end-to-end: tests/e2e/run.sh in the guest (namespaces, veth, real
-#      packets, lookups, unload).
+#      packets, lookups, unload);
+#   5. Debian 13: scripts/debian-test.sh (the README's DKMS install with
+#      Debian's compilers, then the end-to-end suite on Debian's own kernel).
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Logs are kept in build/test-results/.
 set -uo pipefail
@@ -111,5 +113,11 @@ else
 	tail -n 40 "$results/e2e/console.log"
 fi
 count_line e2e "$(grep '^e2e: ' "$results/e2e/e2e.tap" 2>/dev/null)" "$rc"
+
+step "Debian 13: DKMS install and end-to-end suite on Debian's own kernel"
+bash scripts/debian-test.sh >"$results/debian.tap"
+rc=$?
+cat "$results/debian.tap"
+count_line debian "$(grep '^debian: ' "$results/debian.tap")" "$rc"
 
 summary
