@@ -12,7 +12,7 @@
 //! container on this host runs the same hooks) records the UOA itself and
 //! removes the opp header there, where its applications look it up.
 
-use kernel::prelude::*;
+use kernel::{prelude::*, sync::Arc};
 
 use crate::{
     uoa_netfilter::{Chain, PacketHandler},
@@ -23,7 +23,7 @@ use crate::{
     },
     uoa_skb::Skb,
     uoa_stats::{Stat, Stats},
-    uoa_table::{jiffies, Addr, FlowKey, Jiffies, Table},
+    uoa_table::{jiffies, Addr, Budget, FlowKey, Jiffies, Table},
     uoa_work::Periodic,
     Config,
 };
@@ -56,6 +56,8 @@ pub(crate) struct UoaNet {
     pub(crate) v4: Table<[u8; 4]>,
     #[pin]
     pub(crate) v6: Table<[u8; 16]>,
+    /// The room the two tables share (`uoa_map_max`).
+    pub(crate) budget: Arc<Budget>,
     /// Mapping lifetime.
     timeout: Jiffies,
     debug: bool,
@@ -63,24 +65,27 @@ pub(crate) struct UoaNet {
 
 impl UoaNet {
     /// Empty state for one namespace.
-    pub(crate) fn new(config: Config) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
+    pub(crate) fn new(config: Config) -> Result<impl PinInit<Self, Error>> {
+        let budget = Budget::new(config.map_max as usize)?;
+        Ok(try_pin_init!(Self {
             stats: Stats::new()?,
-            v4 <- Table::new(config.map_tab_bits),
-            v6 <- Table::new(config.map_tab_bits),
+            v4 <- Table::new(config.map_tab_bits, budget.clone()),
+            v6 <- Table::new(config.map_tab_bits, budget.clone()),
+            budget,
             timeout: kernel::time::msecs_to_jiffies(config.map_timeout_secs * 1000),
             debug: config.debug,
-        }? Error)
+        }? Error))
     }
 
     /// Stores a mapping seen in a packet.
     fn record<A: Addr>(&self, table: &Table<A>, key: FlowKey<A>, real: RealAddr) {
         self.stats.inc(Stat::UoaGot);
         let now = jiffies();
-        if table
-            .insert(key, real, now, now.wrapping_add(self.timeout))
-            .is_ok()
-        {
+        let stored = table.insert(key, real, now, now.wrapping_add(self.timeout));
+        if stored == Err(ENOSPC) {
+            self.stats.inc(Stat::MapFull);
+        }
+        if stored.is_ok() {
             self.stats.inc(Stat::UoaSaved);
             if self.debug && crate::net_ratelimit() {
                 pr_info!(

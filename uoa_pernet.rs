@@ -119,7 +119,7 @@ unsafe extern "C" fn net_exit(net: *mut bindings::net) {
     // SAFETY: `net` is live until `exit` returns.
     let slot = unsafe { slot(net) };
     // SAFETY: `slot` is valid (above); nothing else uses it during exit.
-    let state = unsafe { core::mem::replace(&mut *slot, core::ptr::null_mut()) };
+    let state = unsafe { core::ptr::replace(slot, core::ptr::null_mut()) };
     if !state.is_null() {
         // SAFETY: the pointer came from `KBox::into_raw` in `net_init`.
         drop(unsafe { KBox::from_raw(state) });

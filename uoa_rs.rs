@@ -74,6 +74,10 @@ module! {
             default: 0,
             description: "1: also parse UOA in the FORWARD chain (routed to containers)",
         },
+        uoa_map_max: i32 {
+            default: 1048576,
+            description: "most mappings per network namespace; new flows beyond are refused (1-67108864)",
+        },
     },
 }
 
@@ -105,6 +109,23 @@ pub(crate) enum ParamError {
     MapTabBits(i32),
     /// `uoa_hook_forward` is not 0 or 1.
     HookForward(i32),
+    /// `uoa_map_max` is not in 1..=`Config::MAX_MAP_MAX`.
+    MapMax(i32),
+}
+
+/// The module parameters as given, unchecked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawParams {
+    /// `uoa_debug`.
+    pub(crate) debug: i32,
+    /// `uoa_map_timeout`.
+    pub(crate) map_timeout: i32,
+    /// `uoa_map_tab_bits`.
+    pub(crate) map_tab_bits: i32,
+    /// `uoa_hook_forward`.
+    pub(crate) hook_forward: i32,
+    /// `uoa_map_max`.
+    pub(crate) map_max: i32,
 }
 
 /// The validated module parameters.
@@ -118,47 +139,51 @@ pub(crate) struct Config {
     pub(crate) map_tab_bits: u32,
     /// Hook FORWARD too.
     pub(crate) hook_forward: bool,
+    /// Most mappings per namespace.
+    pub(crate) map_max: u32,
 }
 
 impl Config {
     /// Longest mapping lifetime accepted: one day.
     pub(crate) const MAX_TIMEOUT_SECS: i32 = 86400;
+    /// Highest `uoa_map_max`: 64 Mi mappings, 4 GiB of IPv4 mappings.
+    pub(crate) const MAX_MAP_MAX: i32 = 1 << 26;
 
     /// Checks raw parameter values.
-    pub(crate) fn new(
-        debug: i32,
-        map_timeout: i32,
-        map_tab_bits: i32,
-        hook_forward: i32,
-    ) -> Result<Self, ParamError> {
+    pub(crate) fn new(raw: RawParams) -> Result<Self, ParamError> {
         let flag = |v: i32, e: fn(i32) -> ParamError| match v {
             0 => Ok(false),
             1 => Ok(true),
             _ => Err(e(v)),
         };
-        if !(1..=Self::MAX_TIMEOUT_SECS).contains(&map_timeout) {
-            return Err(ParamError::MapTimeout(map_timeout));
+        if !(1..=Self::MAX_TIMEOUT_SECS).contains(&raw.map_timeout) {
+            return Err(ParamError::MapTimeout(raw.map_timeout));
         }
-        if !(4..=20).contains(&map_tab_bits) {
-            return Err(ParamError::MapTabBits(map_tab_bits));
+        if !(4..=20).contains(&raw.map_tab_bits) {
+            return Err(ParamError::MapTabBits(raw.map_tab_bits));
+        }
+        if !(1..=Self::MAX_MAP_MAX).contains(&raw.map_max) {
+            return Err(ParamError::MapMax(raw.map_max));
         }
         Ok(Self {
-            debug: flag(debug, ParamError::Debug)?,
-            map_timeout_secs: map_timeout as u32,
-            map_tab_bits: map_tab_bits as u32,
-            hook_forward: flag(hook_forward, ParamError::HookForward)?,
+            debug: flag(raw.debug, ParamError::Debug)?,
+            map_timeout_secs: raw.map_timeout as u32,
+            map_tab_bits: raw.map_tab_bits as u32,
+            hook_forward: flag(raw.hook_forward, ParamError::HookForward)?,
+            map_max: raw.map_max as u32,
         })
     }
 
     /// The configuration `insmod` was given; logs and fails with `EINVAL`
     /// on a bad value.
     fn from_module_params() -> Result<Self> {
-        Self::new(
-            module_parameters::uoa_debug.value(),
-            module_parameters::uoa_map_timeout.value(),
-            module_parameters::uoa_map_tab_bits.value(),
-            module_parameters::uoa_hook_forward.value(),
-        )
+        Self::new(RawParams {
+            debug: module_parameters::uoa_debug.value(),
+            map_timeout: module_parameters::uoa_map_timeout.value(),
+            map_tab_bits: module_parameters::uoa_map_tab_bits.value(),
+            hook_forward: module_parameters::uoa_hook_forward.value(),
+            map_max: module_parameters::uoa_map_max.value(),
+        })
         .map_err(|e| {
             match e {
                 ParamError::Debug(v) => pr_err!("uoa_debug={v}: must be 0 or 1\n"),
@@ -170,6 +195,12 @@ impl Config {
                 }
                 ParamError::MapTabBits(v) => pr_err!("uoa_map_tab_bits={v}: must be 4 to 20\n"),
                 ParamError::HookForward(v) => pr_err!("uoa_hook_forward={v}: must be 0 or 1\n"),
+                ParamError::MapMax(v) => {
+                    pr_err!(
+                        "uoa_map_max={v}: must be 1 to {} mappings\n",
+                        Self::MAX_MAP_MAX
+                    )
+                }
             }
             EINVAL
         })
@@ -263,6 +294,8 @@ impl ProcShow for ExtraStatsFile {
         seq_print!(m, "strip_failed {}\n", uoa.stats.read(Stat::StripFailed));
         seq_print!(m, "mappings_ipv4 {}\n", uoa.v4.len());
         seq_print!(m, "mappings_ipv6 {}\n", uoa.v6.len());
+        seq_print!(m, "mappings_max {}\n", uoa.budget.max());
+        seq_print!(m, "map_full {}\n", uoa.stats.read(Stat::MapFull));
         seq_print!(m, "mapping_bytes_ipv4 {}\n", entry_slab_size::<[u8; 4]>());
         seq_print!(m, "mapping_bytes_ipv6 {}\n", entry_slab_size::<[u8; 16]>());
     }
@@ -289,7 +322,7 @@ impl NetState {
     /// dropped in its exit.
     unsafe fn new(net: *mut bindings::net) -> Result<KBox<Self>> {
         let config = Config::from_module_params()?;
-        let uoa = Arc::pin_init(UoaNet::new(config), GFP_KERNEL)?;
+        let uoa = Arc::pin_init(UoaNet::new(config)?, GFP_KERNEL)?;
         // SAFETY: `net` is live (caller); `proc_net` is set before pernet
         // subsystems are initialised and removed after they exit.
         let proc_net = unsafe { (*net).proc_net };
@@ -408,9 +441,10 @@ impl kernel::Module for UoaModule {
         let pernet = PernetRegistration::new()?;
         let sockopt = SockoptRegistration::new(module)?;
         pr_info!(
-            "loaded: map timeout {}s, {} buckets per table, FORWARD hooks {}\n",
+            "loaded: map timeout {}s, {} buckets per table, at most {} mappings per namespace, FORWARD hooks {}\n",
             config.map_timeout_secs,
             1u32 << config.map_tab_bits,
+            config.map_max,
             if config.hook_forward { "on" } else { "off" }
         );
         Ok(Self {

@@ -35,10 +35,12 @@ pub(crate) enum Stat {
     Fragment,
     /// opp headers that could not be removed (no memory to unshare).
     StripFailed,
+    /// New flows not stored: the namespace holds `uoa_map_max` mappings.
+    MapFull,
 }
 
 /// Number of counters.
-pub(crate) const STAT_COUNT: usize = Stat::StripFailed as usize + 1;
+pub(crate) const STAT_COUNT: usize = Stat::MapFull as usize + 1;
 
 /// Per-CPU `u64` counters, freed on drop.
 ///

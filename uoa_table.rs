@@ -23,6 +23,12 @@
 //!
 //! Times are jiffies in the kernel's own width (`unsigned long`), compared
 //! with wrap-around arithmetic as `time_after_eq()` does.
+//!
+//! The tables of a namespace share a [`Budget`] (`uoa_map_max`): at the cap
+//! a new flow is refused (`ENOSPC`, counted by the caller), while mappings
+//! already stored keep being refreshed and replaced. Refusing rather than
+//! evicting keeps the clients of established flows when a flood of new
+//! 4-tuples arrives; room comes back as mappings expire.
 
 use core::ptr;
 
@@ -32,7 +38,7 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
-        rcu,
+        rcu, Arc,
     },
 };
 
@@ -128,6 +134,58 @@ pub(crate) fn expired(t: Jiffies, now: Jiffies) -> bool {
 /// Lock stripes per table: writers to different stripes do not contend.
 const LOCK_STRIPES: usize = 64;
 
+/// How many mappings the tables of one namespace may hold together.
+pub(crate) struct Budget {
+    used: Atomic<usize>,
+    max: usize,
+}
+
+impl Budget {
+    /// Room for `max` mappings.
+    pub(crate) fn new(max: usize) -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Self {
+                used: Atomic::new(0),
+                max,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// Mappings held (expired ones not yet removed included).
+    #[cfg(uoa_kunit)]
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Relaxed)
+    }
+
+    /// The cap.
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Takes room for one mapping; false at the cap. Exact under
+    /// concurrent writers.
+    fn take(&self) -> bool {
+        let mut used = self.used.load(Relaxed);
+        loop {
+            if used >= self.max {
+                return false;
+            }
+            match self.used.cmpxchg(used, used + 1, Relaxed) {
+                Ok(_) => return true,
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    /// Gives back the room of `n` mappings.
+    fn give(&self, n: usize) {
+        if n != 0 {
+            self.used.fetch_sub(n, Relaxed);
+        }
+    }
+}
+
 /// What an insert did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Stored {
@@ -155,14 +213,16 @@ pub(crate) struct Table<A: Addr> {
     mask: usize,
     key: bindings::hsiphash_key_t,
     len: Atomic<usize>,
+    budget: Arc<Budget>,
 }
 
 impl<A: Addr> Table<A> {
     /// Most buckets a table may have: `1 << MAX_BITS`.
     pub(crate) const MAX_BITS: u32 = 24;
 
-    /// An empty table with `1 << bits` buckets (`bits` at most `MAX_BITS`).
-    pub(crate) fn new(bits: u32) -> impl PinInit<Self, Error> {
+    /// An empty table with `1 << bits` buckets (`bits` at most `MAX_BITS`),
+    /// whose mappings count against `budget`.
+    pub(crate) fn new(bits: u32, budget: Arc<Budget>) -> impl PinInit<Self, Error> {
         let bits = bits.min(Self::MAX_BITS);
         try_pin_init!(Self {
             locks <- pin_init::pin_init_array_from_fn(|_| {
@@ -184,6 +244,7 @@ impl<A: Addr> Table<A> {
                 key
             },
             len: Atomic::new(0),
+            budget,
         }? Error)
     }
 
@@ -216,7 +277,8 @@ impl<A: Addr> Table<A> {
     /// Records `key -> real` valid until jiffies `expires`; replaces the
     /// mapping of the same flow (or only moves its expiry when it is the
     /// same). Entries found expired at `now` on the way are removed. Fails
-    /// only when memory is short.
+    /// with `ENOSPC` for a new flow when the budget is spent, `ENOMEM` when
+    /// memory is short.
     pub(crate) fn insert(
         &self,
         key: FlowKey<A>,
@@ -275,6 +337,7 @@ impl<A: Addr> Table<A> {
                 // SAFETY: just unlinked, and live.
                 unsafe { Self::retire(cur) };
                 self.len.fetch_sub(1, Relaxed);
+                self.budget.give(1);
                 continue;
             }
             link = &entry.next;
@@ -282,7 +345,10 @@ impl<A: Addr> Table<A> {
         if let Some(stored) = stored {
             return Ok(stored);
         }
-        let new = new_entry()?;
+        if !self.budget.take() {
+            return Err(ENOSPC);
+        }
+        let new = new_entry().inspect_err(|_| self.budget.give(1))?;
         // SAFETY: `new` is ours until published below.
         unsafe { (*new).next.store(self.buckets[b].load(Relaxed), Relaxed) };
         // INVARIANT: `new` is fully initialised before this release store
@@ -343,6 +409,7 @@ impl<A: Addr> Table<A> {
             }
         }
         self.len.fetch_sub(removed, Relaxed);
+        self.budget.give(removed);
         removed
     }
 }
@@ -362,5 +429,6 @@ impl<A: Addr> PinnedDrop for Table<A> {
                 cur = entry.next.load(Relaxed);
             }
         }
+        self.budget.give(self.len.load(Relaxed));
     }
 }

@@ -7,18 +7,30 @@ use kernel::prelude::*;
 
 #[kunit_tests(uoa_params)]
 mod params {
-    use crate::{Config, ParamError};
+    use crate::{uoa_test_skb::DEFAULT_PARAMS, Config, ParamError, RawParams};
+
+    /// The defaults with these four values.
+    fn raw(debug: i32, map_timeout: i32, map_tab_bits: i32, hook_forward: i32) -> RawParams {
+        RawParams {
+            debug,
+            map_timeout,
+            map_tab_bits,
+            hook_forward,
+            ..DEFAULT_PARAMS
+        }
+    }
 
     #[test]
     fn defaults_are_valid() {
-        let c = Config::new(0, 360, 12, 0);
+        let c = Config::new(raw(0, 360, 12, 0));
         assert_eq!(
             c,
             Ok(Config {
                 debug: false,
                 map_timeout_secs: 360,
                 map_tab_bits: 12,
-                hook_forward: false
+                hook_forward: false,
+                map_max: 1 << 20,
             })
         );
     }
@@ -26,26 +38,55 @@ mod params {
     #[test]
     fn flags_take_zero_or_one() {
         assert_eq!(
-            Config::new(1, 360, 12, 1).map(|c| (c.debug, c.hook_forward)),
+            Config::new(raw(1, 360, 12, 1)).map(|c| (c.debug, c.hook_forward)),
             Ok((true, true))
         );
-        assert_eq!(Config::new(2, 360, 12, 0), Err(ParamError::Debug(2)));
-        assert_eq!(Config::new(-1, 360, 12, 0), Err(ParamError::Debug(-1)));
-        assert_eq!(Config::new(0, 360, 12, 7), Err(ParamError::HookForward(7)));
+        assert_eq!(Config::new(raw(2, 360, 12, 0)), Err(ParamError::Debug(2)));
+        assert_eq!(Config::new(raw(-1, 360, 12, 0)), Err(ParamError::Debug(-1)));
+        assert_eq!(
+            Config::new(raw(0, 360, 12, 7)),
+            Err(ParamError::HookForward(7))
+        );
     }
 
     #[test]
     fn ranges_are_enforced() {
-        assert_eq!(Config::new(0, 0, 12, 0), Err(ParamError::MapTimeout(0)));
-        assert_eq!(Config::new(0, -5, 12, 0), Err(ParamError::MapTimeout(-5)));
         assert_eq!(
-            Config::new(0, 86401, 12, 0),
+            Config::new(raw(0, 0, 12, 0)),
+            Err(ParamError::MapTimeout(0))
+        );
+        assert_eq!(
+            Config::new(raw(0, -5, 12, 0)),
+            Err(ParamError::MapTimeout(-5))
+        );
+        assert_eq!(
+            Config::new(raw(0, 86401, 12, 0)),
             Err(ParamError::MapTimeout(86401))
         );
-        assert!(Config::new(0, 86400, 12, 0).is_ok());
-        assert_eq!(Config::new(0, 360, 3, 0), Err(ParamError::MapTabBits(3)));
-        assert_eq!(Config::new(0, 360, 21, 0), Err(ParamError::MapTabBits(21)));
-        assert!(Config::new(0, 360, 4, 0).is_ok() && Config::new(0, 360, 20, 0).is_ok());
+        assert!(Config::new(raw(0, 86400, 12, 0)).is_ok());
+        assert_eq!(
+            Config::new(raw(0, 360, 3, 0)),
+            Err(ParamError::MapTabBits(3))
+        );
+        assert_eq!(
+            Config::new(raw(0, 360, 21, 0)),
+            Err(ParamError::MapTabBits(21))
+        );
+        assert!(Config::new(raw(0, 360, 4, 0)).is_ok() && Config::new(raw(0, 360, 20, 0)).is_ok());
+        let map_max = |map_max| {
+            Config::new(RawParams {
+                map_max,
+                ..DEFAULT_PARAMS
+            })
+        };
+        assert_eq!(map_max(0), Err(ParamError::MapMax(0)));
+        assert_eq!(map_max(-1), Err(ParamError::MapMax(-1)));
+        assert_eq!(
+            map_max((1 << 26) + 1),
+            Err(ParamError::MapMax((1 << 26) + 1))
+        );
+        assert_eq!(map_max(1).map(|c| c.map_max), Ok(1));
+        assert_eq!(map_max(1 << 26).map(|c| c.map_max), Ok(1 << 26));
     }
 }
 
@@ -107,9 +148,14 @@ mod parse {
 mod table {
     use crate::{
         uoa_parse::RealAddr,
-        uoa_table::{entry_slab_size, FlowKey, Stored, Table},
+        uoa_table::{entry_slab_size, Budget, FlowKey, Stored, Table},
     };
-    use kernel::prelude::*;
+    use kernel::{prelude::*, sync::Arc};
+
+    /// Room for as many mappings as a test makes.
+    fn unlimited() -> Result<Arc<Budget>> {
+        Budget::new(usize::MAX)
+    }
 
     fn key(sport: u16, daddr: [u8; 4]) -> FlowKey<[u8; 4]> {
         FlowKey {
@@ -128,7 +174,7 @@ mod table {
 
     #[test]
     fn insert_then_lookup() -> Result {
-        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         assert_eq!(t.insert(key(4000, RS), CLIENT, 100, 200)?, Stored::New);
         assert_eq!(t.lookup(&key(4000, RS), 150, 250), Some(CLIENT));
         assert_eq!(t.lookup(&key(4001, RS), 150, 250), None);
@@ -139,7 +185,7 @@ mod table {
 
     #[test]
     fn overwrite_replaces() -> Result {
-        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         let newer = RealAddr::V6 {
             addr: [0x20; 16],
             port: 2222,
@@ -153,7 +199,7 @@ mod table {
 
     #[test]
     fn same_mapping_only_refreshes() -> Result {
-        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         t.insert(key(4000, RS), CLIENT, 100, 200)?;
         assert_eq!(
             t.insert(key(4000, RS), CLIENT, 150, 400)?,
@@ -167,7 +213,7 @@ mod table {
     #[test]
     fn many_flows_one_address() -> Result {
         // Every flow findable; the keyed hash spreads them over buckets.
-        let t = KBox::pin_init(Table::<[u8; 16]>::new(6), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 16]>::new(6, unlimited()?), GFP_KERNEL)?;
         for port in 0..500u16 {
             let k = FlowKey {
                 saddr: [0xfd; 16],
@@ -192,7 +238,7 @@ mod table {
 
     #[test]
     fn wildcard_daddr() -> Result {
-        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         t.insert(key(4000, RS), CLIENT, 100, 200)?;
         assert_eq!(t.lookup(&key(4000, [0; 4]), 150, 250), Some(CLIENT));
         assert_eq!(t.lookup(&key(4001, [0; 4]), 150, 250), None);
@@ -201,17 +247,17 @@ mod table {
 
     #[test]
     fn expiry_and_refresh() -> Result {
-        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         t.insert(key(4000, RS), CLIENT, 100, 200)?;
         assert_eq!(t.lookup(&key(4000, RS), 200, 999), None); // expired at its time
-        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         t.insert(key(4000, RS), CLIENT, 100, 200)?;
         // A lookup moves the expiry: alive past the first deadline.
         assert_eq!(t.lookup(&key(4000, RS), 199, 300), Some(CLIENT));
         assert_eq!(t.lookup(&key(4000, RS), 299, 400), Some(CLIENT));
         assert_eq!(t.lookup(&key(4000, RS), 400, 500), None);
         // Jiffies wrap around.
-        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         t.insert(key(4000, RS), CLIENT, usize::MAX - 5, 10)?;
         assert_eq!(t.lookup(&key(4000, RS), usize::MAX, 10), Some(CLIENT));
         Ok(())
@@ -219,7 +265,7 @@ mod table {
 
     #[test]
     fn sweep_removes_only_expired() -> Result {
-        let t = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         for port in 0..50u16 {
             let expires = if port % 2 == 0 { 200 } else { 400 };
             t.insert(key(port, RS), CLIENT, 100, expires)?;
@@ -235,7 +281,7 @@ mod table {
     #[test]
     fn insert_drops_expired_neighbours() -> Result {
         // One bucket: every insert walks all entries.
-        let t = KBox::pin_init(Table::<[u8; 4]>::new(0), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(0, unlimited()?), GFP_KERNEL)?;
         t.insert(key(1, RS), CLIENT, 100, 150)?;
         t.insert(key(2, RS), CLIENT, 100, 500)?;
         t.insert(key(3, RS), CLIENT, 200, 500)?;
@@ -244,10 +290,57 @@ mod table {
     }
 
     #[test]
+    fn budget_caps_new_flows_only() -> Result {
+        let budget = Budget::new(3)?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, budget.clone()), GFP_KERNEL)?;
+        for port in 1..=3 {
+            assert_eq!(t.insert(key(port, RS), CLIENT, 100, 200)?, Stored::New);
+        }
+        assert_eq!(t.insert(key(4, RS), CLIENT, 100, 200), Err(ENOSPC));
+        assert_eq!((t.len(), budget.used()), (3, 3));
+        assert_eq!(t.lookup(&key(4, RS), 100, 200), None);
+        // Flows already stored still refresh and take a new client.
+        assert_eq!(t.insert(key(1, RS), CLIENT, 110, 210)?, Stored::Refreshed);
+        let newer = RealAddr::V4 {
+            addr: [192, 0, 2, 99],
+            port: 7,
+        };
+        assert_eq!(t.insert(key(2, RS), newer, 110, 210)?, Stored::Replaced);
+        assert_eq!(t.lookup(&key(2, RS), 110, 210), Some(newer));
+        // Expired mappings give their room back.
+        assert_eq!(t.sweep(205), 1);
+        assert_eq!(budget.used(), 2);
+        assert_eq!(t.insert(key(4, RS), CLIENT, 205, 300)?, Stored::New);
+        assert_eq!(t.insert(key(5, RS), CLIENT, 205, 300), Err(ENOSPC));
+        Ok(())
+    }
+
+    #[test]
+    fn budget_is_shared_by_the_families() -> Result {
+        let budget = Budget::new(2)?;
+        let v4 = KBox::pin_init(Table::<[u8; 4]>::new(4, budget.clone()), GFP_KERNEL)?;
+        let v6 = KBox::pin_init(Table::<[u8; 16]>::new(4, budget.clone()), GFP_KERNEL)?;
+        v4.insert(key(1, RS), CLIENT, 100, 200)?;
+        let k6 = |sport| FlowKey {
+            saddr: [0xfd; 16],
+            daddr: [0xfe; 16],
+            sport,
+            dport: 5000,
+        };
+        v6.insert(k6(1), CLIENT, 100, 200)?;
+        assert_eq!(v6.insert(k6(2), CLIENT, 100, 200), Err(ENOSPC));
+        assert_eq!(v4.insert(key(2, RS), CLIENT, 100, 200), Err(ENOSPC));
+        drop(v4);
+        assert_eq!(budget.used(), 1);
+        assert_eq!(v6.insert(k6(2), CLIENT, 100, 200)?, Stored::New);
+        Ok(())
+    }
+
+    #[test]
     fn tables_are_separate() -> Result {
         // One table per namespace: what one holds the other does not.
-        let a = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
-        let b = KBox::pin_init(Table::<[u8; 4]>::new(4), GFP_KERNEL)?;
+        let a = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
+        let b = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         a.insert(key(4000, RS), CLIENT, 100, 200)?;
         assert_eq!(b.lookup(&key(4000, RS), 150, 250), None);
         assert_eq!(a.lookup(&key(4000, RS), 150, 250), Some(CLIENT));
@@ -256,7 +349,7 @@ mod table {
 
     #[test]
     fn ipv6_flows() -> Result {
-        let t = KBox::pin_init(Table::<[u8; 16]>::new(4), GFP_KERNEL)?;
+        let t = KBox::pin_init(Table::<[u8; 16]>::new(4, unlimited()?), GFP_KERNEL)?;
         let k = FlowKey {
             saddr: [0xfd; 16],
             daddr: [0xfe; 16],

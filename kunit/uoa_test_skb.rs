@@ -12,7 +12,7 @@ use crate::{
     uoa_datapath::UoaNet,
     uoa_parse::{ipv4_header_checksum, IPOPT_UOA},
     uoa_skb::Skb,
-    Config,
+    Config, RawParams,
 };
 use kernel::{bindings, prelude::*, sync::Arc};
 
@@ -191,10 +191,23 @@ pub(crate) fn opp_v1(client: [u8; 4], port: u16) -> [u8; 12] {
     ]
 }
 
+/// The module's default parameters (those of `module!`).
+pub(crate) const DEFAULT_PARAMS: RawParams = RawParams {
+    debug: 0,
+    map_timeout: 360,
+    map_tab_bits: 12,
+    hook_forward: 0,
+    map_max: 1 << 20,
+};
+
 /// Namespace state with `1 << bits` buckets per table.
 pub(crate) fn net_with_bits(bits: i32) -> Result<Arc<UoaNet>> {
-    let config = Config::new(0, 360, bits, 0).map_err(|_| EINVAL)?;
-    Arc::pin_init(UoaNet::new(config), GFP_KERNEL)
+    let config = Config::new(RawParams {
+        map_tab_bits: bits,
+        ..DEFAULT_PARAMS
+    })
+    .map_err(|_| EINVAL)?;
+    Arc::pin_init(UoaNet::new(config)?, GFP_KERNEL)
 }
 
 /// Namespace state with small tables.

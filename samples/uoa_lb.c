@@ -15,7 +15,8 @@
  *   -S       standalone: first an empty datagram with the UOA only, then
  *            the payload as plain UDP
  *   -n       datagrams to send (default 1); -t payload (default "hello")
- *   -I       a new flow per datagram: the SRC port goes up by one each time
+ *   -I       a new flow per datagram: the SRC port goes up by one each time,
+ *            then, past 65535, the SRC address (a flood of distinct flows)
  *
  * Malformed packets, for tests:
  *   -L OPTLEN  write OPTLEN as the UOA option's length byte
@@ -240,6 +241,15 @@ static int send_packet(int fd, const struct packet *p, const struct endpoint *ds
 	return 0;
 }
 
+/* The next address after e's, as a big-endian number. */
+static void next_address(struct endpoint *e)
+{
+	int i = e->family == AF_INET ? 3 : 15;
+
+	while (i >= 0 && ++e->addr[i] == 0)
+		i--;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .mode = NULL, .optlen = 0, .opplen = -1, .oppver = -1 };
@@ -281,8 +291,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < count; i++) {
-		if (step_port && i > 0)
-			src.port++;
+		if (step_port && i > 0 && ++src.port == 0) {
+			src.port = 1;
+			next_address(&src);
+		}
 		if (standalone) {
 			/* The UOA alone in an empty datagram, then plain UDP. */
 			if (build(&p, &o, &client, &src, &dst, "") || send_packet(fd, &p, &dst, 0))

@@ -127,8 +127,8 @@ key=$({
 	echo "recipe $RECIPE"
 	sha256sum <"$headers/.config"
 	[ -f "$headers/.kernelvariables" ] && sha256sum <"$headers/.kernelvariables"
-	if [ -d "$source" ]; then echo "$source_id $(stat -c %Y "$source/Makefile")"; else
-		echo "$source_id $(stat -c '%s %Y' "$source")"; fi
+	if [ -d "$source" ]; then echo "$source $(stat -c %Y "$source/Makefile")"; else
+		echo "$source $(stat -c '%s %Y' "$source")"; fi
 	"$rustc" --version
 	"$bindgen" --version
 } | sha256sum | cut -c1-16)

@@ -27,6 +27,11 @@ fail() {
 	exit 1
 }
 
+# info TEXT: a figure the test reports, shown even when it passes.
+info() {
+	echo "info: $*"
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"

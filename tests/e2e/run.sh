@@ -70,7 +70,7 @@ test_lookup_bad_arguments() {
 
 test_bad_parameters_refused() {
 	local p out
-	for p in uoa_debug=2 uoa_map_timeout=0 uoa_map_tab_bits=40 uoa_hook_forward=-1; do
+	for p in uoa_debug=2 uoa_map_timeout=0 uoa_map_tab_bits=40 uoa_hook_forward=-1 uoa_map_max=0; do
 		if out=$(load_uoa "$p" 2>&1); then
 			rmmod uoa
 			fail "insmod accepted $p"
@@ -298,6 +298,60 @@ test_forward_hooks_on_request() {
 	expect_eq "mapping in the router" "$(in_ns uoa-fw "$LOOKUP" 10.0.2.1 4050 '*' 5000)" "192.0.2.81 8181"
 }
 
+# uoa_map_max caps the mappings of a namespace, both families together:
+# new flows beyond are refused and counted; stored ones still refresh.
+test_map_max_refuses_new_flows() {
+	make_pair uoa-lb uoa-rs
+	load_uoa uoa_map_max=5
+	expect_eq "cap shown" "$(extra uoa-rs mappings_max)" 5
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.51:5151 -s "$LB_IP:4100" -d "$RS_IP:5000" -I -n 8
+	expect_stat "Got" uoa-rs 4 8
+	expect_eq "mappings at the cap" "$(extra uoa-rs mappings_ipv4)" 5
+	expect_eq "refused" "$(extra uoa-rs map_full)" 3
+	expect_eq "Saved" "$(stat uoa-rs 6)" 5
+	expect_eq "first flow" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4100 '*' 5000)" "192.0.2.51 5151"
+	local out
+	out=$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4107 '*' 5000) && fail "refused flow answered: $out"
+	expect_eq "refused flow" "$out" ENOENT
+	# A stored flow takes a new client at the cap.
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.52:5252 -s "$LB_IP:4100" -d "$RS_IP:5000"
+	expect_stat "Saved after replace" uoa-rs 6 6
+	expect_eq "replaced" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4100 '*' 5000)" "192.0.2.52 5252"
+	# IPv6 flows count against the same cap.
+	in_ns uoa-lb "$LB" -m opp -c "[2001:db8::5]:5353" -s "[$LB_IP6]:4100" -d "[$RS_IP6]:5000"
+	expect_stat "Got IPv6" uoa-rs 4 10
+	expect_eq "IPv6 refused" "$(extra uoa-rs map_full)" 4
+	expect_eq "no IPv6 mapping" "$(extra uoa-rs mappings_ipv6)" 0
+}
+
+# A flood of UOA packets from distinct 4-tuples: mappings and slab memory
+# stop growing at the cap. Prints both as the flood goes on.
+test_flood_plateaus_at_the_cap() {
+	local cap=${UOA_FLOOD_CAP:-50000} rounds=${UOA_FLOOD_ROUNDS:-4} per=${UOA_FLOOD_PER:-262144}
+	make_pair uoa-lb uoa-rs
+	load_uoa uoa_map_max="$cap"
+	local r sent=0 mappings slab slab_at_cap=
+	for r in $(seq "$rounds"); do
+		# Each round: $per new flows from the next source addresses
+		# (uoa_lb -I steps the port, then the address).
+		in_ns uoa-lb "$LB" -m opp -c 192.0.2.61:6161 -s "10.0.$((r + 1)).1:1" \
+			-d "$RS_IP:5000" -I -n "$per"
+		sent=$((sent + per))
+		expect_stat "Got after $sent" uoa-rs 4 "$sent"
+		mappings=$(extra uoa-rs mappings_ipv4)
+		slab=$(awk '/^Slab:/ {print $2}' /proc/meminfo)
+		info "flood: $sent flows sent, $mappings mappings, refused $(extra uoa-rs map_full), slab $slab kB"
+		expect_eq "mappings after $sent" "$mappings" "$cap"
+		[ -n "$slab_at_cap" ] || slab_at_cap=$slab
+	done
+	expect_eq "refused" "$(extra uoa-rs map_full)" $((sent - cap))
+	# Past the cap, slab memory stays level: far less than the 64 bytes
+	# each refused flow would have taken had it been stored.
+	local grown=$((slab - slab_at_cap)) would=$(((sent - per) * 64 / 1024))
+	info "flood: slab grew $grown kB after the cap was reached; uncapped it would have grown $would kB"
+	[ "$grown" -lt $((would / 8)) ] || fail "slab grew $grown kB past the cap"
+}
+
 test_expiry() {
 	make_pair uoa-lb uoa-rs
 	load_uoa uoa_map_timeout=1
@@ -368,6 +422,7 @@ for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
 	trouble=$(kernel_trouble)
 	if [ $rc -eq 0 ] && [ -z "$trouble" ]; then
 		echo "ok $n - ${t#test_}"
+		printf '%s\n' "$log" | sed -n 's/^info: /    # /p'
 		passed=$((passed + 1))
 	else
 		echo "not ok $n - ${t#test_}"
