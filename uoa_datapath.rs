@@ -24,6 +24,7 @@ use crate::{
     uoa_skb::Skb,
     uoa_stats::{Stat, Stats},
     uoa_table::{jiffies, Addr, Budget, FlowKey, Jiffies, Table},
+    uoa_trusted,
     uoa_work::Periodic,
     Config,
 };
@@ -80,6 +81,10 @@ impl UoaNet {
     /// Stores a mapping seen in a packet.
     fn record<A: Addr>(&self, table: &Table<A>, key: FlowKey<A>, real: RealAddr) {
         self.stats.inc(Stat::UoaGot);
+        if !uoa_trusted::allows(key.saddr.as_ref()) {
+            self.stats.inc(Stat::Untrusted);
+            return;
+        }
         let now = jiffies();
         let stored = table.insert(key, real, now, now.wrapping_add(self.timeout));
         if stored == Err(ENOSPC) {

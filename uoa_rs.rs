@@ -22,11 +22,13 @@ mod uoa_datapath;
 mod uoa_netfilter;
 mod uoa_parse;
 mod uoa_pernet;
+mod uoa_prefix;
 mod uoa_proc;
 mod uoa_skb;
 mod uoa_stats;
 mod uoa_sync;
 mod uoa_table;
+mod uoa_trusted;
 mod uoa_work;
 
 #[cfg(uoa_kunit)]
@@ -296,6 +298,7 @@ impl ProcShow for ExtraStatsFile {
         seq_print!(m, "mappings_ipv6 {}\n", uoa.v6.len());
         seq_print!(m, "mappings_max {}\n", uoa.budget.max());
         seq_print!(m, "map_full {}\n", uoa.stats.read(Stat::MapFull));
+        seq_print!(m, "untrusted {}\n", uoa.stats.read(Stat::Untrusted));
         seq_print!(m, "mapping_bytes_ipv4 {}\n", entry_slab_size::<[u8; 4]>());
         seq_print!(m, "mapping_bytes_ipv6 {}\n", entry_slab_size::<[u8; 16]>());
     }
@@ -440,13 +443,16 @@ impl kernel::Module for UoaModule {
         uoa_bench::run()?;
         let pernet = PernetRegistration::new()?;
         let sockopt = SockoptRegistration::new(module)?;
-        pr_info!(
-            "loaded: map timeout {}s, {} buckets per table, at most {} mappings per namespace, FORWARD hooks {}\n",
-            config.map_timeout_secs,
-            1u32 << config.map_tab_bits,
-            config.map_max,
-            if config.hook_forward { "on" } else { "off" }
-        );
+        uoa_trusted::with_list(|trusted| {
+            pr_info!(
+                "loaded: map timeout {}s, {} buckets per table, at most {} mappings per namespace, FORWARD hooks {}, UOA trusted from {}\n",
+                config.map_timeout_secs,
+                1u32 << config.map_tab_bits,
+                config.map_max,
+                if config.hook_forward { "on" } else { "off" },
+                if trusted.is_open() { &"any source" as &dyn kernel::fmt::Display } else { trusted }
+            )
+        });
         Ok(Self {
             _sockopt: sockopt,
             _pernet: pernet,

@@ -37,10 +37,12 @@ pub(crate) enum Stat {
     StripFailed,
     /// New flows not stored: the namespace holds `uoa_map_max` mappings.
     MapFull,
+    /// UOA from a source outside `uoa_trusted` (nothing stored).
+    Untrusted,
 }
 
 /// Number of counters.
-pub(crate) const STAT_COUNT: usize = Stat::MapFull as usize + 1;
+pub(crate) const STAT_COUNT: usize = Stat::Untrusted as usize + 1;
 
 /// Per-CPU `u64` counters, freed on drop.
 ///

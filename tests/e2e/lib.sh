@@ -77,6 +77,11 @@ stat() {
 	fi
 }
 
+# udp_noports NS: datagrams NS's UDP found no socket for (/proc/net/snmp).
+udp_noports() {
+	in_ns "$1" awk '/^Udp:/ && $2 ~ /^[0-9]+$/ {print $3; exit}' /proc/net/snmp
+}
+
 # expect_stat WHAT NS COLUMN WANT: waits up to 3 s for the counter to reach
 # WANT (packets may wait for neighbour discovery), then compares.
 expect_stat() {

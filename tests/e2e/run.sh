@@ -70,7 +70,8 @@ test_lookup_bad_arguments() {
 
 test_bad_parameters_refused() {
 	local p out
-	for p in uoa_debug=2 uoa_map_timeout=0 uoa_map_tab_bits=40 uoa_hook_forward=-1 uoa_map_max=0; do
+	for p in uoa_debug=2 uoa_map_timeout=0 uoa_map_tab_bits=40 uoa_hook_forward=-1 uoa_map_max=0 \
+		uoa_trusted=10.0.0.0/33; do
 		if out=$(load_uoa "$p" 2>&1); then
 			rmmod uoa
 			fail "insmod accepted $p"
@@ -352,6 +353,73 @@ test_flood_plateaus_at_the_cap() {
 	[ "$grown" -lt $((would / 8)) ] || fail "slab grew $grown kB past the cap"
 }
 
+# uoa_trusted: only the listed load balancers may plant a client; the list
+# is set at load and changed by root at run time.
+test_trusted_sources_only() {
+	make_pair uoa-lb uoa-rs
+	load_uoa uoa_trusted=10.0.1.1/32,fd00:9::/64
+	local param=/sys/module/uoa/parameters/uoa_trusted out
+	expect_eq "shown" "$(cat $param)" "10.0.1.1/32,fd00:9::/64"
+	dmesg | grep -q 'UOA trusted from 10.0.1.1/32,fd00:9::/64' || fail "no load message with the list"
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.71:7171 -s "$LB_IP:4200" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m opp -c "[2001:db8::71]:7171" -s "[$LB_IP6]:4200" -d "[$RS_IP6]:5000"
+	expect_stat "Got" uoa-rs 4 2
+	expect_eq "trusted IPv4 stored" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4200 '*' 5000)" "192.0.2.71 7171"
+	out=$(in_ns uoa-rs "$LOOKUP" -6 "$LB_IP6" 4200 '*' 5000) && fail "untrusted IPv6 stored: $out"
+	expect_eq "untrusted IPv6" "$out" ENOENT
+	expect_eq "untrusted counted" "$(extra uoa-rs untrusted)" 1
+	expect_eq "Saved" "$(stat uoa-rs 6)" 1
+	# At run time: now only the IPv6 balancer.
+	echo "fd00:1::/64" >$param
+	expect_eq "changed" "$(cat $param)" "fd00:1::/64"
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.72:7272 -s "$LB_IP:4201" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m opp -c "[2001:db8::72]:7272" -s "[$LB_IP6]:4201" -d "[$RS_IP6]:5000"
+	expect_stat "Got after change" uoa-rs 4 4
+	expect_eq "IPv6 now stored" "$(in_ns uoa-rs "$LOOKUP" -6 "$LB_IP6" 4201 '*' 5000)" "2001:db8::72 7272"
+	expect_eq "IPv4 now refused" "$(extra uoa-rs untrusted)" 2
+	# A bad value is refused, named in the log, and the list stays.
+	dmesg -C
+	echo "fd00:1::/64,10.0.0.300" >$param 2>/dev/null && fail "bad list accepted"
+	dmesg | grep -q "uoa: uoa_trusted=fd00:1::/64,10.0.0.300: '10.0.0.300' is not an IPv4 or IPv6 address" ||
+		fail "no log line naming the bad value: $(dmesg | tail -n 3)"
+	expect_eq "kept" "$(cat $param)" "fd00:1::/64"
+	# Only root may change it.
+	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo 0.0.0.0/0 > $param" 2>/dev/null &&
+		fail "an unprivileged user changed the list"
+	expect_eq "kept after non-root" "$(cat $param)" "fd00:1::/64"
+	# Empty: open again.
+	echo >$param
+	expect_eq "open" "$(cat $param)" ""
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.73:7373 -s "$LB_IP:4202" -d "$RS_IP:5000"
+	expect_stat "Got when open" uoa-rs 4 5
+	expect_eq "stored when open" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4202 '*' 5000)" "192.0.2.73 7373"
+}
+
+# Changing uoa_trusted under traffic loses no packet: every datagram still
+# reaches UDP, and every UOA from a source trusted by both lists is stored.
+test_trusted_change_loses_no_packet() {
+	make_pair uoa-lb uoa-rs
+	load_uoa uoa_trusted=10.0.1.1
+	local param=/sys/module/uoa/parameters/uoa_trusted n=${UOA_CHANGE_PACKETS:-3000} flips=0
+	local noports0
+	noports0=$(udp_noports uoa-rs)
+	# No socket on port 5999: each datagram that reaches UDP is a NoPorts.
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.81:8181 -s "$LB_IP:1" -d "$RS_IP:5999" -I -n "$n" &
+	local sender=$!
+	while kill -0 $sender 2>/dev/null; do
+		echo "10.0.1.0/24,fd00::/16" >$param
+		echo "10.0.1.1" >$param
+		flips=$((flips + 2))
+	done
+	wait $sender
+	expect_stat "Got" uoa-rs 4 "$n"
+	expect_eq "Saved" "$(stat uoa-rs 6)" "$n"
+	expect_eq "untrusted" "$(extra uoa-rs untrusted)" 0
+	expect_eq "delivered to UDP" $(($(udp_noports uoa-rs) - noports0)) "$n"
+	info "trusted list changed $flips times while $n packets arrived; none lost"
+	[ $flips -ge 10 ] || fail "only $flips changes during the traffic"
+}
+
 test_expiry() {
 	make_pair uoa-lb uoa-rs
 	load_uoa uoa_map_timeout=1
@@ -411,6 +479,8 @@ test_unload_under_traffic() {
 
 pattern=${1:-}
 passed=0 failed=0 n=0
+# A module loaded before (a check by hand) would make each load a no-op.
+grep -q '^uoa ' /proc/modules && rmmod uoa
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
 	case "$t" in *"$pattern"*) ;; *) continue ;; esac
 	n=$((n + 1))

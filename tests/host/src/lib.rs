@@ -3,3 +3,6 @@
 
 #[path = "../../../uoa_parse.rs"]
 pub mod uoa_parse;
+
+#[path = "../../../uoa_prefix.rs"]
+pub mod uoa_prefix;
