@@ -65,13 +65,14 @@ pub(crate) struct UoaNet {
 }
 
 impl UoaNet {
-    /// Empty state for one namespace.
-    pub(crate) fn new(config: Config) -> Result<impl PinInit<Self, Error>> {
+    /// Empty state for one namespace, whose tables start with about
+    /// `1 << table_bits` buckets (0: the smallest start).
+    pub(crate) fn new(config: Config, table_bits: u32) -> Result<impl PinInit<Self, Error>> {
         let budget = Budget::new(config.map_max as usize)?;
         Ok(try_pin_init!(Self {
             stats: Stats::new()?,
-            v4 <- Table::new(config.map_tab_bits, budget.clone()),
-            v6 <- Table::new(config.map_tab_bits, budget.clone()),
+            v4 <- Table::new(table_bits, budget.clone()),
+            v6 <- Table::new(table_bits, budget.clone()),
             budget,
             timeout: kernel::time::msecs_to_jiffies(config.map_timeout_secs * 1000),
             debug: config.debug,
@@ -87,8 +88,10 @@ impl UoaNet {
         }
         let now = jiffies();
         let stored = table.insert(key, real, now, now.wrapping_add(self.timeout));
-        if stored == Err(ENOSPC) {
-            self.stats.inc(Stat::MapFull);
+        match stored {
+            Err(e) if e == ENOSPC => self.stats.inc(Stat::MapFull),
+            Err(_) => self.stats.inc(Stat::InsertFailed),
+            Ok(_) => {}
         }
         if stored.is_ok() {
             self.stats.inc(Stat::UoaSaved);

@@ -20,8 +20,6 @@ int uoa_next_possible_cpu(int cpu) { return cpumask_next(cpu, cpu_possible_mask)
 void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int len) { skb_postpull_rcsum(skb, start, len); }
 void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len) { skb_postpush_rcsum(skb, start, len); }
 void uoa_skb_pull_headers(struct sk_buff *skb, unsigned int len) { __skb_pull(skb, len); skb->network_header += len; skb->transport_header += len; }
-void uoa_spin_lock_bh(spinlock_t *lock) { spin_lock_bh(lock); }
-void uoa_spin_unlock_bh(spinlock_t *lock) { spin_unlock_bh(lock); }
-int uoa_spin_trylock_bh(spinlock_t *lock) { return spin_trylock_bh(lock); }
 void uoa_init_delayed_work(struct delayed_work *work, work_func_t fn) { INIT_DELAYED_WORK(work, fn); }
 bool uoa_queue_delayed_work(struct delayed_work *work, unsigned long delay) { return queue_delayed_work(system_dfl_wq, work, delay); }
+void uoa_cond_resched(void) { cond_resched(); }

@@ -13,6 +13,8 @@
 //! wrapper module (`uoa_netfilter`, `uoa_pernet`, `uoa_proc`, `uoa_stats`,
 //! `uoa_skb`) so that the rest is safe Rust.
 
+use core::ptr;
+
 use kernel::{
     bindings, c_str, prelude::*, seq_file::SeqFile, seq_print, sync::Arc, uaccess::UserSlice,
 };
@@ -26,7 +28,6 @@ mod uoa_prefix;
 mod uoa_proc;
 mod uoa_skb;
 mod uoa_stats;
-mod uoa_sync;
 mod uoa_table;
 mod uoa_trusted;
 mod uoa_work;
@@ -299,6 +300,7 @@ impl ProcShow for ExtraStatsFile {
         seq_print!(m, "mappings_max {}\n", uoa.budget.max());
         seq_print!(m, "map_full {}\n", uoa.stats.read(Stat::MapFull));
         seq_print!(m, "untrusted {}\n", uoa.stats.read(Stat::Untrusted));
+        seq_print!(m, "insert_failed {}\n", uoa.stats.read(Stat::InsertFailed));
         seq_print!(m, "mapping_bytes_ipv4 {}\n", entry_slab_size::<[u8; 4]>());
         seq_print!(m, "mapping_bytes_ipv6 {}\n", entry_slab_size::<[u8; 16]>());
     }
@@ -325,7 +327,15 @@ impl NetState {
     /// dropped in its exit.
     unsafe fn new(net: *mut bindings::net) -> Result<KBox<Self>> {
         let config = Config::from_module_params()?;
-        let uoa = Arc::pin_init(UoaNet::new(config)?, GFP_KERNEL)?;
+        // The initial namespace, where a server's traffic usually arrives,
+        // starts at `uoa_map_tab_bits`; the others (containers) start small,
+        // so that an idle one costs little. All grow as they fill.
+        let table_bits = if ptr::eq(net, &raw const bindings::init_net) {
+            config.map_tab_bits
+        } else {
+            0
+        };
+        let uoa = Arc::pin_init(UoaNet::new(config, table_bits)?, GFP_KERNEL)?;
         // SAFETY: `net` is live (caller); `proc_net` is set before pernet
         // subsystems are initialised and removed after they exit.
         let proc_net = unsafe { (*net).proc_net };

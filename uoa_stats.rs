@@ -39,10 +39,12 @@ pub(crate) enum Stat {
     MapFull,
     /// UOA from a source outside `uoa_trusted` (nothing stored).
     Untrusted,
+    /// Mappings not stored for want of memory, or a chain at its limit.
+    InsertFailed,
 }
 
 /// Number of counters.
-pub(crate) const STAT_COUNT: usize = Stat::Untrusted as usize + 1;
+pub(crate) const STAT_COUNT: usize = Stat::InsertFailed as usize + 1;
 
 /// Per-CPU `u64` counters, freed on drop.
 ///

@@ -4,22 +4,32 @@
 //! arrived on, `(saddr, daddr, sport, dport)`, to its real client.
 //!
 //! One table per address family (`Table<[u8; 4]>`, `Table<[u8; 16]>`), so an
-//! IPv4 entry stays small. Buckets are singly linked RCU lists:
+//! IPv4 entry stays small. A table is the kernel's `rhashtable`, reached
+//! through the one-line wrappers of `uoa_rhash.c`: it starts small, doubles
+//! when three quarters full and halves below 30 %, rehashing in a worker
+//! while lookups and inserts go on, so chains stay short from a handful of
+//! mappings to millions:
 //! - lookups (process context, `getsockopt`) take no lock, only the RCU read
 //!   lock, and refresh an entry's expiry with one atomic store;
-//! - writers (softirq packets, the sweeper) take the bucket's lock stripe
-//!   with bottom halves disabled, publish with release stores, and free
-//!   replaced or expired entries after a grace period (`kvfree_call_rcu`);
+//! - writers (softirq packets, the sweeper) use the table's bucket locks;
+//!   replaced or expired entries are freed after a grace period
+//!   (`kvfree_call_rcu`);
 //! - an entry never changes once published, except its expiry: an update
-//!   replaces the whole entry, so a reader never sees half of one.
+//!   replaces the whole entry (`rhashtable_replace_fast`), so a reader never
+//!   sees half of one.
 //!
 //! There are no per-entry timers: expired entries are skipped by lookups,
-//! unlinked when a writer passes them, and swept periodically.
+//! replaced by the next UOA of their flow, and swept periodically.
 //!
 //! The hash covers `(saddr, sport, dport)` only, so a lookup with the
-//! wildcard (all zero) `daddr` finds its bucket too. It is the kernel's
-//! keyed `hsiphash` with a random key per table, so remote senders cannot
-//! aim their flows at one bucket.
+//! wildcard (all zero) `daddr` finds its bucket too. Flows that differ only
+//! in `daddr` (one load balancer port towards several addresses of this
+//! host) share a chain, and `rhashtable` keeps chains to 16: the 17th such
+//! flow may be refused (counted as `insert_failed`). It is `jhash` with the
+//! table's random seed, as the kernel's socket tables use: cheaper than a
+//! keyed SipHash, and safe here because `rhashtable` rehashes with a new
+//! seed when a chain grows past 16 entries, so a sender aiming its flows at
+//! one bucket gains nothing.
 //!
 //! Times are jiffies in the kernel's own width (`unsigned long`), compared
 //! with wrap-around arithmetic as `time_after_eq()` does.
@@ -30,56 +40,88 @@
 //! evicting keeps the clients of established flows when a flood of new
 //! 4-tuples arrives; room comes back as mappings expire.
 
-use core::ptr;
+use core::{mem::offset_of, ptr};
 
 use kernel::{
     bindings,
-    ffi::c_void,
+    ffi::{c_int, c_void},
     prelude::*,
     sync::{
-        atomic::{Acquire, Atomic, Relaxed, Release},
+        atomic::{Atomic, Relaxed},
         rcu, Arc,
     },
+    types::Opaque,
 };
 
-use crate::{uoa_parse::RealAddr, uoa_sync::SpinLockBh};
+use crate::{uoa_bindings as b, uoa_parse::RealAddr};
 
 /// Jiffies, in the kernel's width.
 pub(crate) type Jiffies = kernel::time::Jiffies;
 
-/// An IP address as stored in the table, network order bytes.
-pub(crate) trait Addr:
+/// An IP address as stored in the table, network order bytes, with the
+/// wrappers of its family's rhashtable (`uoa_rhash.c`).
+///
+/// # Safety
+///
+/// The `rht_*` functions are those of this family: their key layout is
+/// `FlowKey<Self>`.
+pub(crate) unsafe trait Addr:
     Copy + Eq + Send + Sync + core::fmt::Debug + AsRef<[u8]> + 'static
 {
-    /// The all-zero address (wildcard in lookups).
-    const UNSPECIFIED: Self;
-    /// Keyed hash of this address and the two ports (`ports`).
-    fn hash(&self, ports: u32, key: &bindings::hsiphash_key_t) -> u32;
+    /// `uoa_rht_init*`.
+    const RHT_INIT: unsafe extern "C" fn(*mut b::rhashtable, u16) -> c_int;
+    /// `uoa_rht_lookup*`.
+    const RHT_LOOKUP: unsafe extern "C" fn(*mut b::rhashtable, *const c_void) -> *mut c_void;
+    /// `uoa_rht_insert*`.
+    const RHT_INSERT: unsafe extern "C" fn(*mut b::rhashtable, *mut b::rhash_head) -> *mut c_void;
+    /// `uoa_rht_replace*`.
+    const RHT_REPLACE: unsafe extern "C" fn(
+        *mut b::rhashtable,
+        *mut b::rhash_head,
+        *mut b::rhash_head,
+    ) -> c_int;
+    /// `uoa_rht_remove*`.
+    const RHT_REMOVE: unsafe extern "C" fn(*mut b::rhashtable, *mut b::rhash_head) -> c_int;
 }
 
-impl Addr for [u8; 4] {
-    const UNSPECIFIED: Self = [0; 4];
-    fn hash(&self, ports: u32, key: &bindings::hsiphash_key_t) -> u32 {
-        // SAFETY: `key` is a valid key; plain computation.
-        unsafe { bindings::hsiphash_2u32(u32::from_ne_bytes(*self), ports, key) }
-    }
+// SAFETY: the IPv4 wrappers, keyed by `uoa_key4`, the layout of
+// `FlowKey<[u8; 4]>` (asserted below).
+unsafe impl Addr for [u8; 4] {
+    const RHT_INIT: unsafe extern "C" fn(*mut b::rhashtable, u16) -> c_int = b::uoa_rht_init4;
+    const RHT_LOOKUP: unsafe extern "C" fn(*mut b::rhashtable, *const c_void) -> *mut c_void =
+        b::uoa_rht_lookup4;
+    const RHT_INSERT: unsafe extern "C" fn(*mut b::rhashtable, *mut b::rhash_head) -> *mut c_void =
+        b::uoa_rht_insert4;
+    const RHT_REPLACE: unsafe extern "C" fn(
+        *mut b::rhashtable,
+        *mut b::rhash_head,
+        *mut b::rhash_head,
+    ) -> c_int = b::uoa_rht_replace4;
+    const RHT_REMOVE: unsafe extern "C" fn(*mut b::rhashtable, *mut b::rhash_head) -> c_int =
+        b::uoa_rht_remove4;
 }
 
-impl Addr for [u8; 16] {
-    const UNSPECIFIED: Self = [0; 16];
-    fn hash(&self, ports: u32, key: &bindings::hsiphash_key_t) -> u32 {
-        /// The hashed bytes: address, then ports.
-        #[repr(C)]
-        struct Input([u8; 16], [u8; 4]);
-        let input = Input(*self, ports.to_ne_bytes());
-        // SAFETY: `input` is 20 readable bytes (the unaligned variant is
-        // built in every configuration); `key` is valid.
-        unsafe { bindings::__hsiphash_unaligned(ptr::from_ref(&input).cast(), 20, key) }
-    }
+// SAFETY: the IPv6 wrappers, keyed by `uoa_key6`, the layout of
+// `FlowKey<[u8; 16]>` (asserted below).
+unsafe impl Addr for [u8; 16] {
+    const RHT_INIT: unsafe extern "C" fn(*mut b::rhashtable, u16) -> c_int = b::uoa_rht_init6;
+    const RHT_LOOKUP: unsafe extern "C" fn(*mut b::rhashtable, *const c_void) -> *mut c_void =
+        b::uoa_rht_lookup6;
+    const RHT_INSERT: unsafe extern "C" fn(*mut b::rhashtable, *mut b::rhash_head) -> *mut c_void =
+        b::uoa_rht_insert6;
+    const RHT_REPLACE: unsafe extern "C" fn(
+        *mut b::rhashtable,
+        *mut b::rhash_head,
+        *mut b::rhash_head,
+    ) -> c_int = b::uoa_rht_replace6;
+    const RHT_REMOVE: unsafe extern "C" fn(*mut b::rhashtable, *mut b::rhash_head) -> c_int =
+        b::uoa_rht_remove6;
 }
 
-/// A UDP flow as it reaches the real server. Ports in host order.
+/// A UDP flow as it reaches the real server. Ports in host order. The
+/// layout of `struct uoa_key4` / `uoa_key6`, which `uoa_rhash.c` hashes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub(crate) struct FlowKey<A: Addr> {
     /// Packet source: the load balancer's local address.
     pub(crate) saddr: A,
@@ -91,24 +133,29 @@ pub(crate) struct FlowKey<A: Addr> {
     pub(crate) dport: u16,
 }
 
-impl<A: Addr> FlowKey<A> {
-    /// Whether this stored key answers `query` (whose `daddr` may be the
-    /// wildcard).
-    fn answers(&self, query: &FlowKey<A>) -> bool {
-        self.saddr == query.saddr
-            && self.sport == query.sport
-            && self.dport == query.dport
-            && (query.daddr == A::UNSPECIFIED || self.daddr == query.daddr)
-    }
-}
+// The C side reads keys with these layouts.
+const _: () = {
+    assert!(size_of::<FlowKey<[u8; 4]>>() == size_of::<b::uoa_key4>());
+    assert!(offset_of!(FlowKey<[u8; 4]>, sport) == offset_of!(b::uoa_key4, sport));
+    assert!(offset_of!(FlowKey<[u8; 4]>, dport) == offset_of!(b::uoa_key4, dport));
+    assert!(size_of::<FlowKey<[u8; 16]>>() == size_of::<b::uoa_key6>());
+    assert!(offset_of!(FlowKey<[u8; 16]>, sport) == offset_of!(b::uoa_key6, sport));
+    assert!(offset_of!(FlowKey<[u8; 16]>, dport) == offset_of!(b::uoa_key6, dport));
+    assert!(offset_of!(Entry<[u8; 4]>, node) == 0);
+    assert!(offset_of!(Entry<[u8; 4]>, key) == size_of::<b::rhash_head>());
+    assert!(offset_of!(Entry<[u8; 16]>, node) == 0);
+    assert!(offset_of!(Entry<[u8; 16]>, key) == size_of::<b::rhash_head>());
+};
 
-/// One mapping. Immutable once published but for `expires`.
+/// One mapping. Immutable once published but for `expires`. Begins with
+/// its table link, then its key, as `uoa_rhash.c` expects.
 #[repr(C)]
 struct Entry<A: Addr> {
-    next: Atomic<*mut Entry<A>>,
-    expires: Atomic<Jiffies>,
+    node: b::rhash_head,
     key: FlowKey<A>,
+    // Before `expires`, so that no padding makes an IPv4 entry pass 64 bytes.
     real: RealAddr,
+    expires: Atomic<Jiffies>,
     rcu: bindings::kvfree_rcu_head,
 }
 
@@ -130,9 +177,6 @@ pub(crate) fn jiffies() -> Jiffies {
 pub(crate) fn expired(t: Jiffies, now: Jiffies) -> bool {
     now.wrapping_sub(t) as isize >= 0
 }
-
-/// Lock stripes per table: writers to different stripes do not contend.
-const LOCK_STRIPES: usize = 64;
 
 /// How many mappings the tables of one namespace may hold together.
 pub(crate) struct Budget {
@@ -201,65 +245,62 @@ pub(crate) enum Stored {
 ///
 /// # Invariants
 ///
-/// Every non-null pointer reachable from `buckets` is a live `Entry` made by
-/// `KBox::into_raw`, reachable from exactly one link; entries unlinked are
-/// freed only after an RCU grace period. `buckets.len()` is a power of two.
+/// `ht` is an initialised rhashtable of family `A`, whose objects are live
+/// `Entry<A>` made by `KBox::into_raw`; an entry removed from it is freed
+/// only after an RCU grace period. `len` counts its entries, each of which
+/// holds one unit of `budget`.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Table<A: Addr> {
     #[pin]
-    locks: [SpinLockBh<()>; LOCK_STRIPES],
-    buckets: KVVec<Atomic<*mut Entry<A>>>,
-    /// `buckets.len() - 1`.
-    mask: usize,
-    key: bindings::hsiphash_key_t,
+    ht: Opaque<b::rhashtable>,
     len: Atomic<usize>,
     budget: Arc<Budget>,
+    _family: core::marker::PhantomData<A>,
+}
+
+// SAFETY: an rhashtable is made to be shared: lookups under RCU, writers
+// serialised by its bucket locks, resizes by its own worker; entries are
+// `Send` and `Sync` data.
+unsafe impl<A: Addr> Sync for Table<A> {}
+// SAFETY: as above; the table is not tied to a thread.
+unsafe impl<A: Addr> Send for Table<A> {}
+
+/// Whether `p` is an `ERR_PTR`.
+fn is_err(p: *mut c_void) -> bool {
+    p as usize >= (-(bindings::MAX_ERRNO as isize)) as usize
 }
 
 impl<A: Addr> Table<A> {
-    /// Most buckets a table may have: `1 << MAX_BITS`.
-    pub(crate) const MAX_BITS: u32 = 24;
+    /// Most buckets a table starts with: `1 << MAX_BITS` (`nelem_hint` is
+    /// a `u16`). Tables grow past it as needed.
+    pub(crate) const MAX_BITS: u32 = 16;
 
-    /// An empty table with `1 << bits` buckets (`bits` at most `MAX_BITS`),
-    /// whose mappings count against `budget`.
+    /// An empty table that starts with about `1 << bits` buckets (`bits` at
+    /// most `MAX_BITS`; 0: the rhashtable default, 64), and whose mappings
+    /// count against `budget`.
     pub(crate) fn new(bits: u32, budget: Arc<Budget>) -> impl PinInit<Self, Error> {
-        let bits = bits.min(Self::MAX_BITS);
+        // rhashtable sizes its first table for `nelem_hint` at 75 % load.
+        let hint = if bits == 0 {
+            0
+        } else {
+            (3u32 << bits.min(Self::MAX_BITS)) / 4
+        };
         try_pin_init!(Self {
-            locks <- pin_init::pin_init_array_from_fn(|_| {
-                SpinLockBh::new((), c"uoa_table", kernel::static_lock_class!())
+            ht <- Opaque::try_ffi_init(|slot| {
+                let hint = hint.min(u32::from(u16::MAX)) as u16;
+                // SAFETY: `slot` is ours to initialise; the wrapper
+                // initialises the table in place or fails with an errno.
+                kernel::error::to_result(unsafe { A::RHT_INIT(slot, hint) })
             }),
-            buckets: {
-                let n = 1usize << bits;
-                let mut v = KVVec::with_capacity(n, GFP_KERNEL)?;
-                for _ in 0..n {
-                    v.push(Atomic::new(ptr::null_mut()), GFP_KERNEL)?;
-                }
-                v
-            },
-            mask: (1usize << bits) - 1,
-            key: {
-                let mut key = bindings::hsiphash_key_t::default();
-                // SAFETY: fills the `size_of_val(&key)` bytes of `key`.
-                unsafe { bindings::get_random_bytes(ptr::from_mut(&mut key).cast::<c_void>(), size_of_val(&key)) };
-                key
-            },
             len: Atomic::new(0),
             budget,
+            _family: core::marker::PhantomData,
         }? Error)
     }
 
     /// Number of mappings stored (expired ones not yet removed included).
     pub(crate) fn len(&self) -> usize {
         self.len.load(Relaxed)
-    }
-
-    fn bucket(&self, key: &FlowKey<A>) -> usize {
-        let ports = u32::from(key.sport) << 16 | u32::from(key.dport);
-        key.saddr.hash(ports, &self.key) as usize & self.mask
-    }
-
-    fn lock_of(&self, bucket: usize) -> &SpinLockBh<()> {
-        &self.locks[bucket % LOCK_STRIPES]
     }
 
     /// Frees `entry` after a grace period.
@@ -274,11 +315,22 @@ impl<A: Addr> Table<A> {
         unsafe { bindings::kvfree_call_rcu(&raw mut (*entry).rcu, entry.cast()) };
     }
 
+    /// The entry answering `query`, if any (live or expired).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the RCU read lock while it uses the result.
+    unsafe fn find(&self, query: &FlowKey<A>) -> Option<*mut Entry<A>> {
+        // SAFETY: the table is initialised (invariant); `query` is a key of
+        // this family (`Addr` safety); the RCU read lock is held (caller).
+        let e = unsafe { A::RHT_LOOKUP(self.ht.get(), ptr::from_ref(query).cast()) };
+        (!e.is_null()).then_some(e.cast())
+    }
+
     /// Records `key -> real` valid until jiffies `expires`; replaces the
     /// mapping of the same flow (or only moves its expiry when it is the
-    /// same). Entries found expired at `now` on the way are removed. Fails
-    /// with `ENOSPC` for a new flow when the budget is spent, `ENOMEM` when
-    /// memory is short.
+    /// same and not expired at `now`). Fails with `ENOSPC` for a new flow
+    /// when the budget is spent, `ENOMEM` when memory is short.
     pub(crate) fn insert(
         &self,
         key: FlowKey<A>,
@@ -289,73 +341,63 @@ impl<A: Addr> Table<A> {
         let new_entry = || {
             KBox::new(
                 Entry {
-                    next: Atomic::new(ptr::null_mut()),
-                    expires: Atomic::new(expires),
+                    node: b::rhash_head::default(),
                     key,
                     real,
+                    expires: Atomic::new(expires),
                     rcu: bindings::kvfree_rcu_head::default(),
                 },
                 GFP_ATOMIC,
             )
             .map(KBox::into_raw)
         };
-        let b = self.bucket(&key);
-        let _guard = self.lock_of(b).lock();
-        let mut link = &self.buckets[b];
-        let mut stored = None;
-        loop {
-            let cur = link.load(Relaxed);
-            if cur.is_null() {
-                break;
-            }
-            // SAFETY: reachable entries are live (invariant); writers are
-            // serialised by the stripe lock, so `cur` cannot be freed here.
-            let entry = unsafe { &*cur };
-            let next = entry.next.load(Relaxed);
-            if stored.is_none() && entry.key == key {
-                if entry.real == real {
+        let ht = self.ht.get();
+        let _rcu = rcu::read_lock();
+        // Twice at most: a writer on another CPU may insert or remove the
+        // same flow between our lookup and our change.
+        for _ in 0..2 {
+            // SAFETY: the RCU read lock is held.
+            if let Some(old) = unsafe { self.find(&key) } {
+                // SAFETY: found under the RCU read lock, so live until it
+                // is released.
+                let entry = unsafe { &*old };
+                if entry.real == real && !expired(entry.expires.load(Relaxed), now) {
                     entry.expires.store(expires, Relaxed);
-                    stored = Some(Stored::Refreshed);
-                    link = &entry.next;
-                    continue;
+                    return Ok(Stored::Refreshed);
                 }
-                // Swap in place: a concurrent reader sees the old or the new
-                // entry, never neither.
                 let new = new_entry()?;
-                // SAFETY: `new` is ours until published by the store below.
-                unsafe { (*new).next.store(next, Relaxed) };
-                link.store(new, Release);
-                // SAFETY: just unlinked, and live.
-                unsafe { Self::retire(cur) };
-                stored = Some(Stored::Replaced);
-                // SAFETY: `new` is now reachable and live; the lock is held.
-                link = unsafe { &(*new).next };
+                // SAFETY: `old` is in the table, `new` is ours and complete;
+                // the swap publishes `new` whole.
+                if unsafe { A::RHT_REPLACE(ht, &raw mut (*old).node, &raw mut (*new).node) } == 0 {
+                    // SAFETY: `old` was just unlinked, and is live.
+                    unsafe { Self::retire(old) };
+                    return Ok(Stored::Replaced);
+                }
+                // `old` went meanwhile.
+                // SAFETY: `new` was never published.
+                drop(unsafe { KBox::from_raw(new) });
                 continue;
             }
-            if expired(entry.expires.load(Relaxed), now) {
-                link.store(next, Release);
-                // SAFETY: just unlinked, and live.
-                unsafe { Self::retire(cur) };
-                self.len.fetch_sub(1, Relaxed);
-                self.budget.give(1);
-                continue;
+            if !self.budget.take() {
+                return Err(ENOSPC);
             }
-            link = &entry.next;
+            let new = new_entry().inspect_err(|_| self.budget.give(1))?;
+            // SAFETY: `new` is ours and complete; inserting publishes it.
+            let found = unsafe { A::RHT_INSERT(ht, &raw mut (*new).node) };
+            if found.is_null() {
+                // INVARIANT: one more entry, holding the unit taken above.
+                self.len.add(1, Relaxed);
+                return Ok(Stored::New);
+            }
+            self.budget.give(1);
+            // SAFETY: `new` was not published.
+            drop(unsafe { KBox::from_raw(new) });
+            if is_err(found) {
+                return Err(Error::from_errno(found as isize as i32));
+            }
+            // The same flow was inserted meanwhile: go round again.
         }
-        if let Some(stored) = stored {
-            return Ok(stored);
-        }
-        if !self.budget.take() {
-            return Err(ENOSPC);
-        }
-        let new = new_entry().inspect_err(|_| self.budget.give(1))?;
-        // SAFETY: `new` is ours until published below.
-        unsafe { (*new).next.store(self.buckets[b].load(Relaxed), Relaxed) };
-        // INVARIANT: `new` is fully initialised before this release store
-        // makes it reachable.
-        self.buckets[b].store(new, Release);
-        self.len.add(1, Relaxed);
-        Ok(Stored::New)
+        Err(EAGAIN)
     }
 
     /// The real client of `query` if a mapping is live at `now`; a hit
@@ -367,51 +409,79 @@ impl<A: Addr> Table<A> {
         refresh_to: Jiffies,
     ) -> Option<RealAddr> {
         let _rcu = rcu::read_lock();
-        let mut cur = self.buckets[self.bucket(query)].load(Acquire);
-        while !cur.is_null() {
-            // SAFETY: reachable entries are live, and an unlinked one is
-            // freed only after a grace period, which `_rcu` holds off.
-            let entry = unsafe { &*cur };
-            if entry.key.answers(query) && !expired(entry.expires.load(Relaxed), now) {
-                entry.expires.store(refresh_to, Relaxed);
-                return Some(entry.real);
-            }
-            cur = entry.next.load(Acquire);
+        // SAFETY: the RCU read lock is held while `entry` is used.
+        let entry = unsafe { &*self.find(query)? };
+        if expired(entry.expires.load(Relaxed), now) {
+            return None;
         }
-        None
+        entry.expires.store(refresh_to, Relaxed);
+        Some(entry.real)
     }
 
-    /// Removes every mapping expired at `now`; returns how many. Locks one
-    /// bucket at a time, so bottom halves are never off for long.
+    /// Removes every mapping expired at `now`; returns how many. Process
+    /// context: it walks the table in batches, letting other tasks run
+    /// between them.
     pub(crate) fn sweep(&self, now: Jiffies) -> usize {
+        /// Entries looked at between two reschedule points.
+        const BATCH: usize = 1024;
+        let ht = self.ht.get();
+        let mut iter = core::mem::MaybeUninit::<b::rhashtable_iter>::zeroed();
+        let iter = iter.as_mut_ptr();
         let mut removed = 0;
-        for (b, head) in self.buckets.iter().enumerate() {
-            if head.load(Relaxed).is_null() {
-                continue;
-            }
-            let _guard = self.lock_of(b).lock();
-            let mut link = head;
-            loop {
-                let cur = link.load(Relaxed);
-                if cur.is_null() {
-                    break;
+        // SAFETY: `ht` is initialised; `iter` is ours, entered once and
+        // exited below.
+        unsafe { b::rhashtable_walk_enter(ht, iter) };
+        'walk: loop {
+            // SAFETY: `iter` was entered; the walk holds the RCU read lock
+            // until `rhashtable_walk_stop`. A resize (-EAGAIN) only means an
+            // entry may be seen twice.
+            unsafe { b::rhashtable_walk_start_check(iter) };
+            for _ in 0..BATCH {
+                // SAFETY: between start and stop.
+                let obj = unsafe { b::rhashtable_walk_next(iter) };
+                if obj.is_null() {
+                    // SAFETY: started above.
+                    unsafe { b::rhashtable_walk_stop(iter) };
+                    break 'walk;
                 }
-                // SAFETY: as in `insert`: live, and the lock is held.
-                let entry = unsafe { &*cur };
-                if expired(entry.expires.load(Relaxed), now) {
-                    link.store(entry.next.load(Relaxed), Release);
+                if is_err(obj) {
+                    continue;
+                }
+                let entry = obj.cast::<Entry<A>>();
+                // SAFETY: objects of the table are live `Entry<A>` while the
+                // walk holds the RCU read lock.
+                if expired(unsafe { (*entry).expires.load(Relaxed) }, now)
+                    // SAFETY: `entry` is in the table (or was just removed by
+                    // another writer, which this call then reports).
+                    && unsafe { A::RHT_REMOVE(ht, &raw mut (*entry).node) } == 0
+                {
                     // SAFETY: just unlinked, and live.
-                    unsafe { Self::retire(cur) };
+                    unsafe { Self::retire(entry) };
                     removed += 1;
-                } else {
-                    link = &entry.next;
                 }
             }
+            // SAFETY: started above.
+            unsafe { b::rhashtable_walk_stop(iter) };
+            // SAFETY: process context, no lock held.
+            unsafe { b::uoa_cond_resched() };
         }
+        // SAFETY: entered above, stopped.
+        unsafe { b::rhashtable_walk_exit(iter) };
         self.len.fetch_sub(removed, Relaxed);
         self.budget.give(removed);
         removed
     }
+}
+
+/// `rhashtable_free_and_destroy` callback: frees one entry at once.
+///
+/// # Safety
+///
+/// `ptr` is an `Entry<A>` of a table being destroyed, which nothing else
+/// can reach.
+unsafe extern "C" fn free_entry<A: Addr>(ptr: *mut c_void, _arg: *mut c_void) {
+    // SAFETY: entries come from `KBox::into_raw`; each is freed once.
+    drop(unsafe { KBox::from_raw(ptr.cast::<Entry<A>>()) });
 }
 
 #[pinned_drop]
@@ -420,15 +490,10 @@ impl<A: Addr> PinnedDrop for Table<A> {
         // The owner drops the table only when no reader or writer can reach
         // it any more (hooks unregistered after a grace period, no socket
         // of the namespace, sockopt unregistered), so entries go at once.
-        for head in self.buckets.iter() {
-            let mut cur = head.load(Relaxed);
-            while !cur.is_null() {
-                // SAFETY: live and reachable only from here (invariant and
-                // the above); each is freed once.
-                let entry = unsafe { KBox::from_raw(cur) };
-                cur = entry.next.load(Relaxed);
-            }
-        }
+        // SAFETY: the table is initialised and used by nobody else.
+        unsafe {
+            b::rhashtable_free_and_destroy(self.ht.get(), Some(free_entry::<A>), ptr::null_mut())
+        };
         self.budget.give(self.len.load(Relaxed));
     }
 }

@@ -13,6 +13,7 @@
 #include <linux/netfilter_ipv6.h>
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
+#include <linux/rhashtable.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -30,11 +31,35 @@ int uoa_next_possible_cpu(int cpu);
 void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
 void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
 void uoa_skb_pull_headers(struct sk_buff *skb, unsigned int len);
-void uoa_spin_lock_bh(spinlock_t *lock);
-void uoa_spin_unlock_bh(spinlock_t *lock);
-int uoa_spin_trylock_bh(spinlock_t *lock);
 void uoa_init_delayed_work(struct delayed_work *work, work_func_t fn);
 bool uoa_queue_delayed_work(struct delayed_work *work, unsigned long delay);
+
+/* Mapping table keys, laid out as FlowKey<[u8; 4]> and FlowKey<[u8; 16]>
+ * in uoa_table.rs (ports in host order); uoa_rhash.c wraps the rhashtable
+ * of each family. */
+struct uoa_key4 {
+	u8 saddr[4];
+	u8 daddr[4];
+	u16 sport;
+	u16 dport;
+};
+struct uoa_key6 {
+	u8 saddr[16];
+	u8 daddr[16];
+	u16 sport;
+	u16 dport;
+};
+int uoa_rht_init4(struct rhashtable *ht, u16 nelem_hint);
+void *uoa_rht_lookup4(struct rhashtable *ht, const void *key);
+void *uoa_rht_insert4(struct rhashtable *ht, struct rhash_head *obj);
+int uoa_rht_replace4(struct rhashtable *ht, struct rhash_head *old, struct rhash_head *new);
+int uoa_rht_remove4(struct rhashtable *ht, struct rhash_head *obj);
+int uoa_rht_init6(struct rhashtable *ht, u16 nelem_hint);
+void *uoa_rht_lookup6(struct rhashtable *ht, const void *key);
+void *uoa_rht_insert6(struct rhashtable *ht, struct rhash_head *obj);
+int uoa_rht_replace6(struct rhashtable *ht, struct rhash_head *old, struct rhash_head *new);
+int uoa_rht_remove6(struct rhashtable *ht, struct rhash_head *obj);
+void uoa_cond_resched(void);
 
 /* Test build only: kunit/uoa_kunit_helpers.c. */
 void uoa_test_skb_set_csum_complete(struct sk_buff *skb, __wsum csum);

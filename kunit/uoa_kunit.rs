@@ -279,13 +279,72 @@ mod table {
     }
 
     #[test]
-    fn insert_drops_expired_neighbours() -> Result {
-        // One bucket: every insert walks all entries.
+    fn expired_mapping_is_replaced_not_refreshed() -> Result {
         let t = KBox::pin_init(Table::<[u8; 4]>::new(0, unlimited()?), GFP_KERNEL)?;
         t.insert(key(1, RS), CLIENT, 100, 150)?;
-        t.insert(key(2, RS), CLIENT, 100, 500)?;
-        t.insert(key(3, RS), CLIENT, 200, 500)?;
-        assert_eq!(t.len(), 2);
+        // The same client after expiry: a fresh entry, still one mapping.
+        assert_eq!(t.insert(key(1, RS), CLIENT, 200, 500)?, Stored::Replaced);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.lookup(&key(1, RS), 300, 600), Some(CLIENT));
+        Ok(())
+    }
+
+    #[test]
+    fn grows_from_the_smallest_start() -> Result {
+        // From the default start (64 buckets) to 100,000 mappings: every
+        // one stays reachable while the table resizes under the inserts.
+        const N: u32 = 100_000;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(0, unlimited()?), GFP_KERNEL)?;
+        let flow = |i: u32| FlowKey {
+            saddr: [10, 1, (i >> 16) as u8, (i >> 8) as u8],
+            daddr: RS,
+            sport: i as u16,
+            dport: 5000,
+        };
+        for i in 0..N {
+            assert_eq!(t.insert(flow(i), CLIENT, 100, 1000)?, Stored::New);
+        }
+        assert_eq!(t.len(), N as usize);
+        for i in (0..N).step_by(7) {
+            assert_eq!(t.lookup(&flow(i), 100, 1000), Some(CLIENT));
+        }
+        // All expire; the sweep empties the table, and it shrinks.
+        assert_eq!(t.sweep(1000), N as usize);
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.lookup(&flow(5), 1000, 2000), None);
+        Ok(())
+    }
+
+    #[test]
+    fn wildcard_finds_among_many_daddrs() -> Result {
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
+        let real = |d: u8| RealAddr::V4 {
+            addr: [192, 0, 2, d],
+            port: u16::from(d),
+        };
+        // Up to 16 flows may differ only in daddr (one chain)...
+        for d in 1..=16u8 {
+            t.insert(key(4000, [10, 0, 1, d]), real(d), 100, 200)?;
+        }
+        // ...more may be refused, and cleanly.
+        for d in 17..=50u8 {
+            let _ = t.insert(key(4000, [10, 0, 1, d]), real(d), 100, 200);
+        }
+        assert!(t.len() >= 16);
+        for d in 1..=16u8 {
+            assert_eq!(t.lookup(&key(4000, [10, 0, 1, d]), 100, 200), Some(real(d)));
+        }
+        let exact = t.lookup(&key(4000, [10, 0, 1, 33]), 100, 200);
+        assert_eq!(
+            exact,
+            Some(RealAddr::V4 {
+                addr: [192, 0, 2, 33],
+                port: 33
+            })
+        );
+        assert!(t.lookup(&key(4000, [0; 4]), 100, 200).is_some());
+        assert_eq!(t.lookup(&key(4000, [10, 0, 1, 51]), 100, 200), None);
+        assert_eq!(t.lookup(&key(4001, [0; 4]), 100, 200), None);
         Ok(())
     }
 

@@ -207,7 +207,7 @@ pub(crate) fn net_with_bits(bits: i32) -> Result<Arc<UoaNet>> {
         ..DEFAULT_PARAMS
     })
     .map_err(|_| EINVAL)?;
-    Arc::pin_init(UoaNet::new(config)?, GFP_KERNEL)
+    Arc::pin_init(UoaNet::new(config, config.map_tab_bits)?, GFP_KERNEL)
 }
 
 /// Namespace state with small tables.
