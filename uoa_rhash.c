@@ -73,3 +73,5 @@ int uoa_rht_remove##fam(struct rhashtable *ht, struct rhash_head *obj)			\
 { return rhashtable_remove_fast(ht, obj, uoa_params##fam); }
 UOA_RHT_OPS(4)
 UOA_RHT_OPS(6)
+
+unsigned int uoa_rht_buckets(struct rhashtable *ht) { return rcu_dereference_protected(ht->tbl, 1)->size; }

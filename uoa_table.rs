@@ -303,6 +303,15 @@ impl<A: Addr> Table<A> {
         self.len.load(Relaxed)
     }
 
+    /// Bytes of kernel memory the table holds: its entries and its
+    /// current bucket array (a resize in flight not counted).
+    pub(crate) fn memory(&self) -> usize {
+        // SAFETY: the table is initialised; reading the size of its
+        // current bucket table is a plain load.
+        let buckets = unsafe { b::uoa_rht_buckets(self.ht.get()) } as usize;
+        self.len() * entry_slab_size::<A>() + buckets * size_of::<usize>()
+    }
+
     /// Frees `entry` after a grace period.
     ///
     /// # Safety

@@ -9,11 +9,13 @@
 //! the hook and once not; the difference is the hook's cost alone.
 
 use crate::{
+    uoa_datapath::UoaNet,
     uoa_netfilter::{Chain, PacketHandler},
-    uoa_parse::{LookupQuery, IPOPT_UOA},
+    uoa_parse::{LookupQuery, RealAddr, IPOPT_UOA},
+    uoa_table::{jiffies, FlowKey},
     uoa_test_skb::*,
 };
-use kernel::{bindings, prelude::*};
+use kernel::{bindings, prelude::*, sync::Arc};
 
 /// Packets (and lookups) per measurement.
 const ROUNDS: u16 = 20000;
@@ -61,6 +63,62 @@ fn hook_cost(
     };
     let base = run(false);
     run(true) - base
+}
+
+/// The `i`-th of the flows that fill a table: load balancer addresses and
+/// ports spread as a real balancer's are.
+fn flow(i: u32) -> FlowKey<[u8; 4]> {
+    FlowKey {
+        saddr: [10, 2, (i >> 24) as u8, (i >> 16) as u8],
+        daddr: RS,
+        sport: i as u16,
+        dport: 5000,
+    }
+}
+
+/// Lookup and insert costs and memory per mapping with `n` IPv4 mappings
+/// in a table that grew to it from the module's default start.
+fn at_size(n: u32) -> Result {
+    let uoa: Arc<UoaNet> = net_with_bits(12)?;
+    let now = jiffies();
+    let later = now.wrapping_add(1 << 30);
+    let real = RealAddr::V4 {
+        addr: [192, 0, 2, 1],
+        port: 1000,
+    };
+    for i in 0..n {
+        uoa.v4.insert(flow(i), real, now, later)?;
+    }
+    // Tenths of a byte.
+    let memory = uoa.v4.memory() * 10 / uoa.v4.len();
+    // Hits spread over the whole table.
+    let stride = n / u32::from(ROUNDS) + 1;
+    let lookup = per_round(|i| {
+        let k = flow((u32::from(i) * stride) % n);
+        let query = LookupQuery::V4 {
+            saddr: k.saddr,
+            daddr: k.daddr,
+            sport: k.sport,
+            dport: k.dport,
+        };
+        let _ = uoa.lookup(&query);
+    });
+    // New flows, each through the packet path: parse, insert, strip.
+    let insert = hook_cost(
+        &uoa,
+        ipv4(248, &[], &opp_v1([192, 0, 2, 1], 1000), 0),
+        false,
+        Some(12),
+    );
+    pr_info!(
+        "bench: {:>9} mappings: lookup hit {:>5}, new flow (opp IPv4 packet) {:>5}, {}.{} bytes per mapping\n",
+        n,
+        lookup,
+        insert,
+        memory / 10,
+        memory % 10
+    );
+    Ok(())
 }
 
 /// Runs every measurement and prints the figures.
@@ -128,5 +186,12 @@ pub(crate) fn run() -> Result {
         uoa.v4.len()
     );
     pr_info!("bench: {:>6}  lookup miss\n", miss);
+    drop(uoa);
+    pr_info!(
+        "bench: at sizes, instructions (entries' slab objects and bucket array per mapping)\n"
+    );
+    for n in [1_000, 100_000, 1_000_000] {
+        at_size(n)?;
+    }
     Ok(())
 }

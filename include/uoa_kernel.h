@@ -59,6 +59,7 @@ void *uoa_rht_lookup6(struct rhashtable *ht, const void *key);
 void *uoa_rht_insert6(struct rhashtable *ht, struct rhash_head *obj);
 int uoa_rht_replace6(struct rhashtable *ht, struct rhash_head *old, struct rhash_head *new);
 int uoa_rht_remove6(struct rhashtable *ht, struct rhash_head *obj);
+unsigned int uoa_rht_buckets(struct rhashtable *ht);
 void uoa_cond_resched(void);
 
 /* Test build only: kunit/uoa_kunit_helpers.c. */
