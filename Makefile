@@ -6,6 +6,7 @@
 #                            (a distribution kernel: scripts/kbuild-rust.sh)
 #   make KUNIT=1             the test build, with KUnit suites, in build/kunit/
 #   make BENCH=1             the benchmark build, in build/bench/ (scripts/bench.sh)
+#   make FLOOR=1             the benchmark's floor: the same hooks doing nothing, build/floor/
 #   make clean
 #
 # Kbuild (beside this file) says what is built; this file only calls the
@@ -28,6 +29,9 @@ KBUILD_ARGS := MO=$(OUT) UOA_KUNIT=1
 else ifeq ($(BENCH),1)
 OUT := $(CURDIR)/build/bench
 KBUILD_ARGS := MO=$(OUT) UOA_BENCH=1
+else ifeq ($(FLOOR),1)
+OUT := $(CURDIR)/build/floor
+KBUILD_ARGS := MO=$(OUT) UOA_FLOOR=1
 else
 OUT := $(CURDIR)/build/module
 KBUILD_ARGS := MO=$(OUT)
@@ -40,7 +44,7 @@ modules:
 		echo "error: $(KDIR) is not a built kernel tree (run scripts/setup.sh or pass KDIR=)"; exit 1; }
 	@mkdir -p $(OUT)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) $(KBUILD_ARGS) modules
-ifeq ($(KUNIT)$(BENCH),)
+ifeq ($(KUNIT)$(BENCH)$(FLOOR),)
 	cp $(OUT)/uoa.ko uoa.ko
 endif
 

@@ -159,6 +159,10 @@ unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8>(
     // RCU grace period after unregistering (contract of `new`), and
     // netfilter runs hooks inside an RCU read-side section.
     let handler = unsafe { &*priv_.cast::<T>() };
+    // The benchmark's floor (`make FLOOR=1`): a hook that does nothing.
+    if cfg!(uoa_floor) {
+        return b::NF_ACCEPT;
+    }
     // SAFETY: netfilter hands the hook exclusive use of `skb` for the call.
     let skb = unsafe { Skb::from_raw(skb) };
     // SAFETY: `state` is valid for the call.

@@ -6,7 +6,7 @@
  * socket, in any of the modes a balancer uses.
  *
  *   uoa_lb -m MODE -c CLIENT_IP:PORT -s SRC_IP:PORT -d DST_IP:PORT
- *          [-n COUNT] [-t PAYLOAD] [-S] [-I] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]
+ *          [-n COUNT] [-t PAYLOAD] [-S] [-I] [-P] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]
  *
  *   -m ipo   IPv4 option (SRC and DST IPv4)
  *   -m opp   private protocol 248 over IPv4 or IPv6 (by SRC/DST family);
@@ -17,6 +17,8 @@
  *   -n       datagrams to send (default 1); -t payload (default "hello")
  *   -I       a new flow per datagram: the SRC port goes up by one each time,
  *            then, past 65535, the SRC address (a flood of distinct flows)
+ *   -P       print the time the sending took, "elapsed_ns N" (benchmarks:
+ *            under QEMU -icount a nanosecond is an instruction)
  *
  * Malformed packets, for tests:
  *   -L OPTLEN  write OPTLEN as the UOA option's length byte
@@ -34,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uoa.h"
@@ -255,11 +258,12 @@ int main(int argc, char **argv)
 	struct options o = { .mode = NULL, .optlen = 0, .opplen = -1, .oppver = -1 };
 	struct endpoint client = { 0 }, src = { 0 }, dst = { 0 };
 	const char *payload = "hello";
-	int count = 1, standalone = 0, step_port = 0, opt, fd, one = 1, i;
+	int count = 1, standalone = 0, step_port = 0, print_time = 0, opt, fd, one = 1, i;
+	struct timespec t0, t1;
 	size_t truncate = 0;
 	struct packet p;
 
-	while ((opt = getopt(argc, argv, "m:c:s:d:n:t:SIL:O:V:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:s:d:n:t:SIPL:O:V:T:")) != -1) {
 		switch (opt) {
 		case 'm': o.mode = optarg; break;
 		case 'c': if (parse_endpoint(optarg, &client)) goto usage; break;
@@ -269,6 +273,7 @@ int main(int argc, char **argv)
 		case 't': payload = optarg; break;
 		case 'S': standalone = 1; break;
 		case 'I': step_port = 1; break;
+		case 'P': print_time = 1; break;
 		case 'L': o.optlen = atoi(optarg); break;
 		case 'O': o.opplen = atoi(optarg); break;
 		case 'V': o.oppver = atoi(optarg); break;
@@ -290,6 +295,7 @@ int main(int argc, char **argv)
 		perror("IPV6_HDRINCL");
 		return 1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < count; i++) {
 		if (step_port && i > 0 && ++src.port == 0) {
 			src.port = 1;
@@ -311,10 +317,14 @@ int main(int argc, char **argv)
 		if (send_packet(fd, &p, &dst, truncate))
 			return 1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (print_time)
+		printf("elapsed_ns %lld\n", (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
+		       (t1.tv_nsec - t0.tv_nsec));
 	return 0;
 
 usage:
 	fprintf(stderr, "usage: %s -m ipo|opp|none -c CLIENT:PORT -s SRC:PORT -d DST:PORT "
-		"[-n COUNT] [-t PAYLOAD] [-S] [-I] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]\n", argv[0]);
+		"[-n COUNT] [-t PAYLOAD] [-S] [-I] [-P] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]\n", argv[0]);
 	return 1;
 }

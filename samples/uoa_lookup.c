@@ -4,12 +4,13 @@
  * way an application does (getsockopt UOA_SO_GET_LOOKUP on a UDP socket).
  * Works in the network namespace it runs in.
  *
- *   uoa_lookup [-6] [-l LEN] [-f] SADDR SPORT DADDR DPORT
+ *   uoa_lookup [-6] [-l LEN] [-f] [-n N] SADDR SPORT DADDR DPORT
  *
  *   SADDR SPORT  the peer as the application sees it (the balancer)
  *   DADDR DPORT  the local address ("*": any) and port
  *   -6           ask through an AF_INET6 socket (default AF_INET)
  *   -l LEN       pass LEN as the option length (default 58)
+ *   -n N         first N lookups more, timed: prints "elapsed_ns T" (benchmarks)
  *   -f           pass an invalid buffer pointer
  *
  * Prints "REAL_ADDR REAL_PORT" and exits 0, or prints the errno name
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uoa.h"
@@ -55,12 +57,14 @@ int main(int argc, char **argv)
 	struct uoa_param_map map;
 	union inet_addr saddr, daddr, real_addr;
 	socklen_t len = sizeof(map);
-	int family = AF_INET, bad_pointer = 0, opt, fd;
+	int family = AF_INET, bad_pointer = 0, repeat = 0, opt, fd, i;
+	struct timespec t0, t1;
 	__u16 saf, daf;
 	char real[INET6_ADDRSTRLEN];
 
-	while ((opt = getopt(argc, argv, "6l:f")) != -1) {
+	while ((opt = getopt(argc, argv, "6l:fn:")) != -1) {
 		switch (opt) {
+		case 'n': repeat = atoi(optarg); break;
 		case '6': family = AF_INET6; break;
 		case 'l': len = (socklen_t)atoi(optarg); break;
 		case 'f': bad_pointer = 1; break;
@@ -89,6 +93,17 @@ int main(int argc, char **argv)
 		perror("socket");
 		return 1;
 	}
+	/* -n N: N more lookups first, timed, for benchmarks. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < repeat; i++) {
+		socklen_t l = len;
+
+		getsockopt(fd, IPPROTO_IP, UOA_SO_GET_LOOKUP, &map, &l);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (repeat)
+		printf("elapsed_ns %lld\n", (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
+		       (t1.tv_nsec - t0.tv_nsec));
 	if (getsockopt(fd, IPPROTO_IP, UOA_SO_GET_LOOKUP,
 		       bad_pointer ? (void *)16 : (void *)&map, &len) < 0) {
 		printf("%s\n", errno_name(errno));
@@ -104,6 +119,6 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: %s [-6] [-l LEN] [-f] SADDR SPORT DADDR|'*' DPORT\n", argv[0]);
+	fprintf(stderr, "usage: %s [-6] [-l LEN] [-f] [-n N] SADDR SPORT DADDR|'*' DPORT\n", argv[0]);
 	return 1;
 }
