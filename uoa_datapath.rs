@@ -119,10 +119,10 @@ impl UoaNet {
         let Some(Ok(ip)) = skb.header(0, IPV4_HDR_LEN, &mut buf).map(Ipv4Header::parse) else {
             return;
         };
-        if ip.protocol == IPPROTO_UDP {
-            self.ipv4_option(skb, &ip);
-        } else {
-            self.ipv4_opp(skb, &ip, chain);
+        match ip.protocol {
+            IPPROTO_UDP => self.ipv4_option(skb, &ip),
+            IPPROTO_OPP => self.ipv4_opp(skb, &ip, chain),
+            _ => {}
         }
     }
 
@@ -349,30 +349,26 @@ impl UoaNet {
 }
 
 impl PacketHandler for UoaNet {
+    #[inline(always)]
     fn ipv4(&self, skb: &mut Skb, chain: Chain) {
-        let mut buf = [0u8; IPV4_HDR_LEN];
-        let Some(&[version_ihl, .., protocol]) = skb.header(0, 10, &mut buf) else {
-            return;
-        };
-        // The fast path, for most packets: UDP without IP options.
-        if version_ihl == 0x45 && protocol == IPPROTO_UDP {
-            return self.stats.inc(Stat::UoaNone);
-        }
-        if protocol == IPPROTO_UDP || protocol == IPPROTO_OPP {
-            self.ipv4_slow(skb, chain);
+        // The fast path, for most packets: UDP without IP options, decided
+        // from two bytes of the header, which the stack has already pulled
+        // into the linear area at these hooks (else: the slow path reads it).
+        match skb.linear_prefix::<10>() {
+            Some(&[0x45, .., IPPROTO_UDP]) => self.stats.inc(Stat::UoaNone),
+            Some(&[.., IPPROTO_UDP | IPPROTO_OPP]) | None => self.ipv4_slow(skb, chain),
+            Some(_) => {}
         }
     }
 
+    #[inline(always)]
     fn ipv6(&self, skb: &mut Skb, chain: Chain) {
-        let mut buf = [0u8; 8];
-        let Some(&[.., nexthdr, _]) = skb.header(0, 8, &mut buf) else {
-            return;
-        };
-        match nexthdr {
-            IPPROTO_UDP => self.stats.inc(Stat::UoaNone),
-            // opp, or extension headers that may precede it.
-            IPPROTO_OPP | 0 | 43 | 44 | 60 => self.ipv6_slow(skb, chain),
-            _ => {}
+        match skb.linear_prefix::<8>() {
+            Some(&[.., IPPROTO_UDP, _]) => self.stats.inc(Stat::UoaNone),
+            // opp, or extension headers that may precede it; or a header
+            // not in the linear area, which the slow path copies.
+            Some(&[.., IPPROTO_OPP | 0 | 43 | 44 | 60, _]) | None => self.ipv6_slow(skb, chain),
+            Some(_) => {}
         }
     }
 }

@@ -105,10 +105,16 @@ impl<T: PacketHandler> HookRegistration<T> {
     ) -> Result<Self> {
         let mut ops = KVec::with_capacity(points.len(), GFP_KERNEL)?;
         for p in points {
-            let hook: b::nf_hookfn = if p.pf == b::NFPROTO_IPV4 as u8 {
-                Some(hook_trampoline::<T, { b::NFPROTO_IPV4 as u8 }>)
-            } else {
-                Some(hook_trampoline::<T, { b::NFPROTO_IPV6 as u8 }>)
+            // One trampoline per family and chain, so that neither is
+            // decided per packet.
+            const V4: u8 = b::NFPROTO_IPV4 as u8;
+            const V6: u8 = b::NFPROTO_IPV6 as u8;
+            let forward = p.hooknum == b::nf_inet_hooks_NF_INET_FORWARD;
+            let hook: b::nf_hookfn = match (p.pf, forward) {
+                (V4, false) => Some(hook_trampoline::<T, V4, false>),
+                (V4, true) => Some(hook_trampoline::<T, V4, true>),
+                (_, false) => Some(hook_trampoline::<T, V6, false>),
+                (_, true) => Some(hook_trampoline::<T, V6, true>),
             };
             ops.push(
                 b::nf_hook_ops {
@@ -150,10 +156,10 @@ impl<T: PacketHandler> Drop for HookRegistration<T> {
 ///
 /// Called by netfilter only, for ops registered by `HookRegistration<T>`:
 /// `priv_` is that registration's `Arc<T>` pointer and `skb` the packet.
-unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8>(
+unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8, const FORWARD: bool>(
     priv_: *mut c_void,
     skb: *mut bindings::sk_buff,
-    state: *const b::nf_hook_state,
+    _state: *const b::nf_hook_state,
 ) -> c_uint {
     // SAFETY: `priv_` is the handler of a registration: it lives until an
     // RCU grace period after unregistering (contract of `new`), and
@@ -165,8 +171,7 @@ unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8>(
     }
     // SAFETY: netfilter hands the hook exclusive use of `skb` for the call.
     let skb = unsafe { Skb::from_raw(skb) };
-    // SAFETY: `state` is valid for the call.
-    let chain = if u32::from(unsafe { (*state).hook }) == b::nf_inet_hooks_NF_INET_FORWARD {
+    let chain = if FORWARD {
         Chain::Forward
     } else {
         Chain::LocalIn

@@ -46,6 +46,20 @@ impl Skb {
         unsafe { ((*self.raw()).len - (*self.raw()).data_len) as usize }
     }
 
+    /// The first `N` bytes, if they are in the linear area (in place).
+    #[inline(always)]
+    pub(crate) fn linear_prefix<const N: usize>(&self) -> Option<&[u8; N]> {
+        // SAFETY: as in `len`.
+        let (len, data_len) = unsafe { ((*self.raw()).len, (*self.raw()).data_len) };
+        if (len.checked_sub(data_len)? as usize) < N {
+            return None;
+        }
+        // SAFETY: the first `N` bytes from `data` lie in the linear area
+        // (checked above), which lives as long as the skb and cannot change
+        // while `self` is borrowed.
+        Some(unsafe { &*(*self.raw()).data.cast::<[u8; N]>() })
+    }
+
     /// `len` bytes at `offset`: in place if linear, else copied into `buf`
     /// (which must be at least `len` long). `None` if the packet is shorter.
     #[inline]
