@@ -49,6 +49,18 @@ impl kernel::fmt::Display for RealAddr {
     }
 }
 
+/// A valid opp header found in a packet.
+struct OppFound<A: Addr> {
+    /// The flow it arrived on.
+    key: FlowKey<A>,
+    /// The client it names (none: an opp header without a UOA option).
+    real: Option<RealAddr>,
+    /// Bytes of network headers before it.
+    headers: usize,
+    /// Its length, options included.
+    opp_len: usize,
+}
+
 /// What one namespace's hooks, lookups, sweeper and /proc files share.
 #[pin_data]
 pub(crate) struct UoaNet {
@@ -228,21 +240,18 @@ impl UoaNet {
             dport,
         };
         let total_len = (ip.total_len - opp_len) as u16;
-        self.finish_opp(
-            skb,
-            &self.v4,
+        let found = OppFound {
             key,
             real,
-            chain,
-            ip.header_len,
+            headers: ip.header_len,
             opp_len,
-            |hdr| {
-                hdr[9] = IPPROTO_UDP;
-                hdr[2..4].copy_from_slice(&total_len.to_be_bytes());
-                let csum = ipv4_header_checksum(hdr);
-                hdr[10..12].copy_from_slice(&csum.to_be_bytes());
-            },
-        );
+        };
+        self.finish_opp(skb, &self.v4, found, chain, |hdr| {
+            hdr[9] = IPPROTO_UDP;
+            hdr[2..4].copy_from_slice(&total_len.to_be_bytes());
+            let csum = ipv4_header_checksum(hdr);
+            hdr[10..12].copy_from_slice(&csum.to_be_bytes());
+        });
     }
 
     fn ipv6_opp(
@@ -264,27 +273,35 @@ impl UoaNet {
             dport,
         };
         let payload_len = (ip.payload_len - opp_len) as u16;
-        self.finish_opp(skb, &self.v6, key, real, chain, offset, opp_len, |hdr| {
+        let found = OppFound {
+            key,
+            real,
+            headers: offset,
+            opp_len,
+        };
+        self.finish_opp(skb, &self.v6, found, chain, |hdr| {
             hdr[nexthdr_offset] = IPPROTO_UDP;
             hdr[4..6].copy_from_slice(&payload_len.to_be_bytes());
         });
     }
 
     /// Records what a valid opp header carried and, in LOCAL_IN, removes
-    /// the `opp_len` bytes after the `headers` bytes of network headers;
-    /// `edit` then fixes the moved headers up for plain UDP.
-    #[allow(clippy::too_many_arguments)]
+    /// it from the packet; `edit` then fixes the moved network headers up
+    /// for plain UDP.
     fn finish_opp<A: Addr>(
         &self,
         skb: &mut Skb,
         table: &Table<A>,
-        key: FlowKey<A>,
-        real: Option<RealAddr>,
+        found: OppFound<A>,
         chain: Chain,
-        headers: usize,
-        opp_len: usize,
         edit: impl FnOnce(&mut [u8]),
     ) {
+        let OppFound {
+            key,
+            real,
+            headers,
+            opp_len,
+        } = found;
         match real {
             Some(real) => self.record(table, key, real),
             None => self.stats.inc(Stat::UoaNone),
