@@ -8,7 +8,9 @@
 #      veth and real getsockopt calls, without the module, with the floor
 #      (make FLOOR=1: the same hooks doing nothing) and with the module;
 #      then lookups, new flows and memory at 1,000 / 100,000 / 1,000,000
-#      mappings.
+#      mappings;
+#   3. two senders and lookups in parallel (bench/parallel.sh), in real
+#      time with two vCPUs against one: a noisy speed-up ratio.
 # Prints the figures, and writes them to build/bench.json for comparing
 # revisions. Not a test: nothing here passes or fails.
 set -euo pipefail
@@ -33,6 +35,13 @@ step "guest (icount): the whole path"
 bash scripts/qemu-run.sh --icount --quiet --out "$out" --timeout 3600 -- \
 	bash -c 'bash bench/whole_path.sh build/floor/uoa.ko uoa.ko > /run/uoa/whole.txt 2>&1' ||
 	{ cat "$out/whole.txt"; die "whole-path run failed"; }
+for cpus in 1 2; do
+	step "guest (real time, $cpus vCPU): two senders and lookups in parallel (noisy)"
+	bash scripts/qemu-run.sh --smp "$cpus" --quiet --out "$out" --timeout 600 -- \
+		bash -c "bash bench/parallel.sh uoa.ko > /run/uoa/parallel-$cpus.txt 2>&1" ||
+		{ cat "$out/parallel-$cpus.txt"; die "parallel run failed"; }
+	sed "s/^parallel_ns/parallel_ns_${cpus}cpu/" "$out/parallel-$cpus.txt" >>"$out/whole.txt"
+done
 python3 - "$out/whole.txt" "$out/module-1.txt" build/bench.json <<'PY'
 import json, sys
 raw = {}
@@ -61,6 +70,9 @@ if 1000 in sizes and 1000000 in sizes:
 if 100000 in sizes and 1000000 in sizes:
     derived["inserting into 1,000,000 against 100,000 mappings, per packet"] = round(
         g("uoa.size_1000000.new_flow") / g("uoa.size_100000.new_flow"), 3)
+if g("parallel_ns_1cpu") and g("parallel_ns_2cpu"):
+    derived["parallel senders and lookups, 2 vCPUs against 1, speed-up (real time, noisy)"] = round(
+        g("parallel_ns_1cpu") / g("parallel_ns_2cpu"), 2)
 print("\nwhole path, instructions (per packet or per lookup):")
 for k, v in derived.items():
     print(f"  {v:>8}  {k}")
