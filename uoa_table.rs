@@ -427,9 +427,11 @@ impl<A: Addr> Table<A> {
         Some(entry.real)
     }
 
-    /// Removes every mapping expired at `now`; returns how many. Process
+    /// Removes the mappings expired at `now`; returns how many. Process
     /// context: it walks the table in batches, letting other tasks run
-    /// between them.
+    /// between them. Resuming a walk after removals may skip a few entries
+    /// of the bucket it stopped in (`rhashtable_walk_start`); those wait
+    /// for the next sweep, invisible to lookups meanwhile.
     pub(crate) fn sweep(&self, now: Jiffies) -> usize {
         /// Entries looked at between two reschedule points.
         const BATCH: usize = 1024;

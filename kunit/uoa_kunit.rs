@@ -308,8 +308,17 @@ mod table {
         for i in (0..N).step_by(7) {
             assert_eq!(t.lookup(&flow(i), 100, 1000), Some(CLIENT));
         }
-        // All expire; the sweep empties the table, and it shrinks.
-        assert_eq!(t.sweep(1000), N as usize);
+        // All expire; sweeps empty the table, and it shrinks. A sweep that
+        // let other tasks run in the middle of a bucket may leave a few
+        // for the next one.
+        let mut removed = 0;
+        for _ in 0..8 {
+            removed += t.sweep(1000);
+            if t.len() == 0 {
+                break;
+            }
+        }
+        assert_eq!(removed, N as usize);
         assert_eq!(t.len(), 0);
         assert_eq!(t.lookup(&flow(5), 1000, 2000), None);
         Ok(())
