@@ -42,9 +42,20 @@ fn set_sport(pkt: &mut [u8], middle: usize, port: u16) {
 /// round) through the IPv4 hook, minus making and freeing the same packets.
 fn hook_cost(
     uoa: &crate::uoa_datapath::UoaNet,
+    bytes: KVec<u8>,
+    ipv6: bool,
+    vary: Option<usize>,
+) -> i64 {
+    chain_cost(uoa, bytes, ipv6, vary, Chain::LocalIn)
+}
+
+/// `hook_cost` in the given chain (FORWARD records but does not strip).
+fn chain_cost(
+    uoa: &crate::uoa_datapath::UoaNet,
     mut bytes: KVec<u8>,
     ipv6: bool,
     vary: Option<usize>,
+    chain: Chain,
 ) -> i64 {
     let transport = if ipv6 { 40 } else { 20 };
     let mut run = |hook: bool| {
@@ -54,9 +65,9 @@ fn hook_cost(
             }
             if let Ok(mut skb) = TestSkb::new(&bytes, transport) {
                 if hook && ipv6 {
-                    uoa.ipv6(skb.skb(), Chain::LocalIn);
+                    uoa.ipv6(skb.skb(), chain);
                 } else if hook {
-                    uoa.ipv4(skb.skb(), Chain::LocalIn);
+                    uoa.ipv4(skb.skb(), chain);
                 }
             }
         })
@@ -144,6 +155,30 @@ pub(crate) fn run() -> Result {
     ipo[28..30].copy_from_slice(&1u16.to_be_bytes());
     let ipo_same = hook_cost(&uoa, ipo, false, None);
     let opp6 = hook_cost(&uoa, ipv6_with_destopts(true), true, None);
+    // Where an opp packet's instructions go: the header without a UOA
+    // option (parse and strip only), one mapping refreshed in the table,
+    // the trusted-list check.
+    let opp_strip_only = hook_cost(&uoa, ipv4(248, &[], &[0x10, 17, 0, 4], 4002), false, None);
+    let opp_parse_only = chain_cost(
+        &uoa,
+        ipv4(248, &[], &[0x10, 17, 0, 4], 4002),
+        false,
+        None,
+        Chain::Forward,
+    );
+    let now = jiffies();
+    let key = flow(7);
+    let real = RealAddr::V4 {
+        addr: [192, 0, 2, 1],
+        port: 1000,
+    };
+    uoa.v4.insert(key, real, now, now.wrapping_add(1 << 30))?;
+    let refresh = per_round(|_| {
+        let _ = uoa.v4.insert(key, real, now, now.wrapping_add(1 << 30));
+    });
+    let trusted = per_round(|_| {
+        let _ = crate::uoa_trusted::allows(&LB);
+    });
     let lookup = per_round(|i| {
         let query = LookupQuery::V4 {
             saddr: LB,
@@ -176,6 +211,19 @@ pub(crate) fn run() -> Result {
         opp_same
     );
     pr_info!("bench: {:>6}  IPv4 option, same flow: refresh\n", ipo_same);
+    pr_info!(
+        "bench: {:>6}  opp IPv4 without UOA option: parse and strip only\n",
+        opp_strip_only
+    );
+    pr_info!(
+        "bench: {:>6}  the same in FORWARD: parse only, no strip\n",
+        opp_parse_only
+    );
+    pr_info!(
+        "bench: {:>6}  one mapping refreshed in the table (insert, same client)\n",
+        refresh
+    );
+    pr_info!("bench: {:>6}  trusted-list check (open list)\n", trusted);
     pr_info!(
         "bench: {:>6}  opp IPv6 after destination options, same flow\n",
         opp6
