@@ -17,7 +17,7 @@ use kernel::{prelude::*, sync::Arc};
 use crate::{
     uoa_netfilter::{Chain, PacketHandler},
     uoa_parse::{
-        self, find_uoa, ipv4_header_checksum, ipv6_transport, parse_opp, parse_opp_header,
+        self, find_uoa, ipv4_checksum_update, ipv6_transport, parse_opp, parse_opp_header,
         udp_ports, IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr,
         IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_HDR_LEN,
     },
@@ -247,9 +247,15 @@ impl UoaNet {
             opp_len,
         };
         self.finish_opp(skb, &self.v4, found, chain, |hdr| {
-            hdr[9] = IPPROTO_UDP;
+            // Total length (bytes 2-3) and protocol (byte 9, in the word
+            // with the TTL) change; the checksum follows them.
+            let word = |h: &[u8], at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
+            let (old_len, old_ttl_proto) = (word(hdr, 2), word(hdr, 8));
             hdr[2..4].copy_from_slice(&total_len.to_be_bytes());
-            let csum = ipv4_header_checksum(hdr);
+            hdr[9] = IPPROTO_UDP;
+            let mut csum = word(hdr, 10);
+            csum = ipv4_checksum_update(csum, old_len, word(hdr, 2));
+            csum = ipv4_checksum_update(csum, old_ttl_proto, word(hdr, 8));
             hdr[10..12].copy_from_slice(&csum.to_be_bytes());
         });
     }

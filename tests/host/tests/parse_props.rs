@@ -84,3 +84,29 @@ proptest! {
         prop_assert_eq!(u16::from_be_bytes([m[56], m[57]]), port);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// Updating the IPv4 header checksum for changed words gives what
+    /// summing the whole header again gives (the opp removal relies on it).
+    #[test]
+    fn checksum_update_equals_recompute(
+        mut header in proptest::collection::vec(any::<u8>(), 20),
+        len in any::<u16>(),
+        proto in any::<u8>(),
+    ) {
+        let csum = ipv4_header_checksum(&header);
+        header[10..12].copy_from_slice(&csum.to_be_bytes());
+        let word = |h: &[u8], at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
+        let (old_len, old_ttl_proto) = (word(&header, 2), word(&header, 8));
+        header[2..4].copy_from_slice(&len.to_be_bytes());
+        header[9] = proto;
+        let updated = ipv4_checksum_update(
+            ipv4_checksum_update(csum, old_len, word(&header, 2)),
+            old_ttl_proto,
+            word(&header, 8),
+        );
+        prop_assert_eq!(updated, ipv4_header_checksum(&header));
+    }
+}
