@@ -99,23 +99,21 @@ impl UoaNet {
             return;
         }
         let now = jiffies();
-        let stored = table.insert(key, real, now, now.wrapping_add(self.timeout));
-        match stored {
+        match table.insert(key, real, now, now.wrapping_add(self.timeout)) {
             Err(e) if e == ENOSPC => self.stats.inc(Stat::MapFull),
             Err(_) => self.stats.inc(Stat::InsertFailed),
-            Ok(_) => {}
-        }
-        if stored.is_ok() {
-            self.stats.inc(Stat::UoaSaved);
-            if self.debug && crate::net_ratelimit() {
-                pr_info!(
-                    "{}:{} -> {}:{} real client {}\n",
-                    IpDisplay(key.saddr.as_ref()),
-                    key.sport,
-                    IpDisplay(key.daddr.as_ref()),
-                    key.dport,
-                    real
-                );
+            Ok(_) => {
+                self.stats.inc(Stat::UoaSaved);
+                if self.debug && crate::net_ratelimit() {
+                    pr_info!(
+                        "{}:{} -> {}:{} real client {}\n",
+                        IpDisplay(key.saddr.as_ref()),
+                        key.sport,
+                        IpDisplay(key.daddr.as_ref()),
+                        key.dport,
+                        real
+                    );
+                }
             }
         }
     }

@@ -279,15 +279,16 @@ impl<A: Addr> Table<A> {
     /// most `MAX_BITS`; 0: the rhashtable default, 64), and whose mappings
     /// count against `budget`.
     pub(crate) fn new(bits: u32, budget: Arc<Budget>) -> impl PinInit<Self, Error> {
-        // rhashtable sizes its first table for `nelem_hint` at 75 % load.
+        // rhashtable sizes its first table for `nelem_hint` at 75 % load;
+        // at `MAX_BITS` the hint still fits its `u16`.
+        const _: () = assert!((3u32 << 16) / 4 <= u16::MAX as u32);
         let hint = if bits == 0 {
             0
         } else {
-            (3u32 << bits.min(Self::MAX_BITS)) / 4
+            ((3u32 << bits.min(Self::MAX_BITS)) / 4) as u16
         };
         try_pin_init!(Self {
             ht <- Opaque::try_ffi_init(|slot| {
-                let hint = hint.min(u32::from(u16::MAX)) as u16;
                 // SAFETY: `slot` is ours to initialise; the wrapper
                 // initialises the table in place or fails with an errno.
                 kernel::error::to_result(unsafe { A::RHT_INIT(slot, hint) })

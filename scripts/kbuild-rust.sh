@@ -139,20 +139,19 @@ else
 	say "preparing Rust metadata for $release in $dir (a few minutes, once per release)"
 	# Built in place (an output tree records its source's path); the ready
 	# stamp, written last, says it is complete.
-	work=$dir
-	rm -rf "$work"
-	mkdir -p "$work/src" "$work/obj"
+	rm -rf "$dir"
+	mkdir -p "$dir/src" "$dir/obj"
 	if [ -d "$source" ]; then
-		cp -a "$source/." "$work/src/"
+		cp -a "$source/." "$dir/src/"
 	else
-		tar -xf "$source" -C "$work/src" --strip-components=1
+		tar -xf "$source" -C "$dir/src" --strip-components=1
 	fi
-	src_version=$(make -s -C "$work/src" kernelversion)
+	src_version=$(make -s -C "$dir/src" kernelversion)
 	[ "$src_version" = "$kversion" ] || die "the source in $source is Linux $src_version, \
 the kernel is $kversion: install the kernel's source"
-	cp "$headers/.config" "$work/obj/.config"
+	cp "$headers/.config" "$dir/obj/.config"
 	# Debian's kernel Makefile reads its compiler and release from here.
-	[ -f "$headers/.kernelvariables" ] && cp "$headers/.kernelvariables" "$work/obj/"
+	[ -f "$headers/.kernelvariables" ] && cp "$headers/.kernelvariables" "$dir/obj/"
 	# Other distributions: the compiler the kernel names in its .config.
 	margs=()
 	if [ ! -f "$headers/.kernelvariables" ]; then
@@ -163,15 +162,15 @@ the kernel is $kversion: install the kernel's source"
 			margs+=(CC="$cc_cmd" HOSTCC="$cc_cmd")
 		fi
 	fi
-	printf '%s\n' "${margs[@]}" >"$work/obj/uoa-make-args"
-	kmake() { make -s -C "$work/src" O="$work/obj" RUSTC="$rustc" BINDGEN="$bindgen" "${margs[@]}" "$@"; }
+	printf '%s\n' "${margs[@]}" >"$dir/obj/uoa-make-args"
+	kmake() { make -s -C "$dir/src" O="$dir/obj" RUSTC="$rustc" BINDGEN="$bindgen" "${margs[@]}" "$@"; }
 	kmake olddefconfig >/dev/null
 	# olddefconfig rewrites what depends on the toolchain; a change there
 	# means these compilers are not the kernel's. (A C compiler's package
 	# revision alone, in CC_VERSION_TEXT, changes nothing that matters.)
 	config_lines() { grep '^CONFIG_' "$1" | grep -v '^CONFIG_CC_VERSION_TEXT='; }
-	if ! diff -q <(config_lines "$headers/.config") <(config_lines "$work/obj/.config") >/dev/null; then
-		diff <(config_lines "$headers/.config") <(config_lines "$work/obj/.config") | head -n 20 >&2
+	if ! diff -q <(config_lines "$headers/.config") <(config_lines "$dir/obj/.config") >/dev/null; then
+		diff <(config_lines "$headers/.config") <(config_lines "$dir/obj/.config") | head -n 20 >&2
 		die "the kernel's configuration changes when rebuilt here (above: < kernel, > here): \
 a tool its Kconfig tests differs or is missing (compilers, pahole, openssl); install the kernel's"
 	fi
@@ -185,12 +184,12 @@ a tool its Kconfig tests differs or is missing (compilers, pahole, openssl); ins
 	# the architecture's directory of the source: drop the rest (1.8 GB of
 	# a Debian source, 94 MB kept).
 	srcarch=
-	grep -qx 'CONFIG_X86=y' "$work/obj/.config" && srcarch=x86
-	grep -qx 'CONFIG_ARM64=y' "$work/obj/.config" && srcarch=arm64
+	grep -qx 'CONFIG_X86=y' "$dir/obj/.config" && srcarch=x86
+	grep -qx 'CONFIG_ARM64=y' "$dir/obj/.config" && srcarch=arm64
 	if [ -n "$srcarch" ]; then
-		find "$work/src" -mindepth 1 -maxdepth 1 -type d \
+		find "$dir/src" -mindepth 1 -maxdepth 1 -type d \
 			! -name arch ! -name include ! -name scripts ! -name rust -exec rm -rf {} +
-		find "$work/src/arch" -mindepth 1 -maxdepth 1 ! -name "$srcarch" -exec rm -rf {} +
+		find "$dir/src/arch" -mindepth 1 -maxdepth 1 ! -name "$srcarch" -exec rm -rf {} +
 	fi
 	echo "$key" >"$dir/ready"
 fi
