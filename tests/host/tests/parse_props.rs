@@ -4,16 +4,48 @@
 use proptest::prelude::*;
 use uoa_host_tests::uoa_parse::*;
 
+/// The first UOA option of an option area, by an RFC 791 walk written
+/// here independently of the parser: `END` stops, `NOP` is one byte, any
+/// other option is type, length (2 to what is left), data.
+fn first_uoa_option(area: &[u8]) -> Option<&[u8]> {
+    let mut i = 0;
+    while i < area.len() {
+        match area[i] {
+            0 => return None,
+            1 => i += 1,
+            kind => {
+                let len = usize::from(*area.get(i + 1)?);
+                if len < 2 || i + len > area.len() {
+                    return None;
+                }
+                if kind == IPOPT_UOA {
+                    return Some(&area[i..i + len]);
+                }
+                i += len;
+            }
+        }
+    }
+    None
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(20_000))]
 
     #[test]
     fn option_area_never_panics(area in proptest::collection::vec(any::<u8>(), 0..64)) {
-        if let Ok(Some(_real)) = find_uoa(&area) {
-            // The UOA came from a well-formed option of length 8 or 20.
-            let pos = area.iter().position(|&b| b == IPOPT_UOA).unwrap();
-            let len = area[pos + 1];
-            prop_assert!(len == UOA_LEN_IPV4 || len == UOA_LEN_IPV6);
+        if let Ok(Some(real)) = find_uoa(&area) {
+            // The UOA came from the first UOA option of a well-formed walk,
+            // of length 8 or 20, and says what that option says. (A byte 31
+            // inside another option's data is not an option.)
+            let opt = first_uoa_option(&area);
+            prop_assert!(opt.is_some());
+            let opt = opt.unwrap();
+            prop_assert!(opt.len() == usize::from(UOA_LEN_IPV4) || opt.len() == usize::from(UOA_LEN_IPV6));
+            let port = u16::from_be_bytes([opt[2], opt[3]]);
+            match real {
+                RealAddr::V4 { addr, port: p } => prop_assert_eq!((&addr[..], p), (&opt[4..], port)),
+                RealAddr::V6 { addr, port: p } => prop_assert_eq!((&addr[..], p), (&opt[4..], port)),
+            }
         }
     }
 
