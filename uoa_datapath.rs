@@ -15,13 +15,14 @@
 use kernel::{prelude::*, sync::Arc};
 
 use crate::{
-    uoa_netfilter::{Chain, PacketHandler},
+    uoa_netfilter::{Chain, HookCall, PacketHandler, Verdict},
     uoa_parse::{
-        self, find_uoa, ipv4_checksum_update, ipv6_transport, parse_opp, parse_opp_header,
+        self, find_uoa, ipv4_checksum_update, ipv6_transport, parse_opp, parse_opp_header, put_at,
         udp_ports, IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr,
         IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_HDR_LEN,
     },
-    uoa_skb::Skb,
+    uoa_rcu::RcuSection,
+    uoa_skb::{header_buf, Skb},
     uoa_stats::{Stat, Stats},
     uoa_table::{jiffies, Addr, Budget, FlowKey, Jiffies, Table},
     uoa_trusted,
@@ -61,6 +62,24 @@ struct OppFound<A: Addr> {
     opp_len: usize,
 }
 
+/// What `read_opp` found: a valid opp header and the UDP ports after it.
+struct OppRead {
+    /// Its length, options included.
+    len: usize,
+    /// The client it names (none: an opp header without a UOA option).
+    real: Option<RealAddr>,
+    sport: u16,
+    dport: u16,
+}
+
+/// Where the opp header of an IPv6 packet is.
+struct Ipv6OppAt {
+    /// Offset of the next-header byte that names it.
+    nexthdr_offset: usize,
+    /// Offset of the opp header.
+    offset: usize,
+}
+
 /// What one namespace's hooks, lookups, sweeper and /proc files share.
 #[pin_data]
 pub(crate) struct UoaNet {
@@ -92,14 +111,20 @@ impl UoaNet {
     }
 
     /// Stores a mapping seen in a packet.
-    fn record<A: Addr>(&self, table: &Table<A>, key: FlowKey<A>, real: RealAddr) {
+    fn record<A: Addr>(
+        &self,
+        rcu: &RcuSection<'_>,
+        table: &Table<A>,
+        key: FlowKey<A>,
+        real: RealAddr,
+    ) {
         self.stats.inc(Stat::UoaGot);
-        if !uoa_trusted::allows(key.saddr.as_ref()) {
+        if !uoa_trusted::allows(key.saddr.as_ref(), rcu) {
             self.stats.inc(Stat::Untrusted);
             return;
         }
         let now = jiffies();
-        match table.insert(key, real, now, now.wrapping_add(self.timeout)) {
+        match table.insert_in(rcu, key, real, now, now.wrapping_add(self.timeout)) {
             Err(e) if e == ENOSPC => self.stats.inc(Stat::MapFull),
             Err(_) => self.stats.inc(Stat::InsertFailed),
             Ok(_) => {
@@ -122,31 +147,33 @@ impl UoaNet {
         self.stats.inc(Stat::UoaMalformed);
     }
 
-    /// IPv4 UDP with options, or opp: off the fast path.
+    /// IPv4 with options, or opp: off the fast path.
+    #[cold]
     #[inline(never)]
-    fn ipv4_slow(&self, skb: &mut Skb, chain: Chain) {
-        let mut buf = [0u8; IPV4_HDR_LEN];
-        let Some(Ok(ip)) = skb.header(0, IPV4_HDR_LEN, &mut buf).map(Ipv4Header::parse) else {
-            return;
+    fn ipv4_slow(&self, skb: &mut Skb, call: HookCall<'_>) -> Verdict {
+        let Ok(ip) = Ipv4Header::parse(skb.network_prefix::<IPV4_HDR_LEN>()) else {
+            return Verdict::Accept;
         };
         match ip.protocol {
-            IPPROTO_UDP => self.ipv4_option(skb, &ip),
-            IPPROTO_OPP => self.ipv4_opp(skb, &ip, chain),
+            IPPROTO_UDP => self.ipv4_option(skb, &ip, call.rcu),
+            IPPROTO_OPP => return self.ipv4_opp(skb, &ip, call),
             _ => {}
         }
+        Verdict::Accept
     }
 
     /// IPv6 opp, or extension headers: off the fast path.
+    #[cold]
     #[inline(never)]
-    fn ipv6_slow(&self, skb: &mut Skb, chain: Chain) {
+    fn ipv6_slow(&self, skb: &mut Skb, call: HookCall<'_>) -> Verdict {
         // One read: the fixed header and the extension headers after it.
-        let mut window = [0u8; IPV6_WALK_LEN];
+        let mut window = header_buf::<IPV6_WALK_LEN>();
         let seen = skb.len().min(IPV6_WALK_LEN);
         let Some(bytes) = skb.header(0, seen, &mut window) else {
-            return;
+            return Verdict::Accept;
         };
         let Ok(ip) = Ipv6Header::parse(bytes) else {
-            return;
+            return Verdict::Accept;
         };
         match ipv6_transport(bytes) {
             Ok(Ipv6Transport::Udp { .. }) => self.stats.inc(Stat::UoaNone),
@@ -154,18 +181,25 @@ impl UoaNet {
             Ok(Ipv6Transport::Opp {
                 nexthdr_offset,
                 offset,
-            }) => self.ipv6_opp(skb, &ip, nexthdr_offset, offset, chain),
+            }) => {
+                let at = Ipv6OppAt {
+                    nexthdr_offset,
+                    offset,
+                };
+                return self.ipv6_opp(skb, &ip, at, call);
+            }
             _ => {}
         }
+        Verdict::Accept
     }
 
     /// IPv4 with options: a UOA option among them, kept in the packet.
-    fn ipv4_option(&self, skb: &Skb, ip: &Ipv4Header) {
+    fn ipv4_option(&self, skb: &Skb, ip: &Ipv4Header, rcu: &RcuSection<'_>) {
         // Only in FORWARD: LOCAL_IN sees reassembled datagrams.
         if ip.fragment {
             return self.stats.inc(Stat::Fragment);
         }
-        let mut area = [0u8; 40];
+        let mut area = header_buf::<40>();
         let real = match skb
             .header(IPV4_HDR_LEN, ip.header_len - IPV4_HDR_LEN, &mut area)
             .map(find_uoa)
@@ -174,11 +208,12 @@ impl UoaNet {
             Some(Ok(None)) => return self.stats.inc(Stat::UoaNone),
             _ => return self.malformed(),
         };
-        let mut udp = [0u8; 4];
+        let mut udp = header_buf::<4>();
         let Some(Ok((sport, dport))) = skb.header(ip.header_len, 4, &mut udp).map(udp_ports) else {
             return self.malformed();
         };
         self.record(
+            rcu,
             &self.v4,
             FlowKey {
                 saddr: ip.saddr,
@@ -192,44 +227,51 @@ impl UoaNet {
 
     /// Reads and validates the opp header at `offset`, with the UDP ports
     /// after it. `end` is where the packet's payload ends.
-    fn read_opp(
-        &self,
-        skb: &Skb,
-        offset: usize,
-        end: usize,
-    ) -> Option<(usize, Option<RealAddr>, u16, u16)> {
-        let mut fixed = [0u8; OPP_HDR_LEN];
+    fn read_opp(&self, skb: &Skb, offset: usize, end: usize) -> Option<OppRead> {
+        let mut fixed = header_buf::<OPP_HDR_LEN>();
         let avail = end.saturating_sub(offset);
-        let parsed = skb
+        // The fixed part says how long the whole is; then the whole with
+        // the UDP ports after it, in one read.
+        let mut whole = header_buf::<{ OPP_MAX_LEN + 4 }>();
+        let read = skb
             .header(offset, OPP_HDR_LEN, &mut fixed)
-            .map(|h| parse_opp_header(h, avail))
-            .and_then(|h| h.ok())
+            .and_then(|h| parse_opp_header(h, avail).ok())
             .filter(|h| h.len <= OPP_MAX_LEN)
             .and_then(|h| {
-                let mut buf = [0u8; OPP_MAX_LEN];
-                skb.header(offset, h.len, &mut buf)
-                    .and_then(|opp| parse_opp(opp).ok())
+                skb.header(offset, h.len + 4, &mut whole)
+                    .map(|b| b.split_at(h.len))
+            })
+            .and_then(|(opp, udp)| {
+                let (opp, real) = parse_opp(opp).ok()?;
+                let (sport, dport) = udp_ports(udp).ok()?;
+                Some(OppRead {
+                    len: opp.len,
+                    real,
+                    sport,
+                    dport,
+                })
             });
-        let Some((opp, real)) = parsed else {
+        if read.is_none() {
             self.malformed();
-            return None;
-        };
-        let mut udp = [0u8; 4];
-        let Some(Ok((sport, dport))) = skb.header(offset + opp.len, 4, &mut udp).map(udp_ports)
-        else {
-            self.malformed();
-            return None;
-        };
-        Some((opp.len, real, sport, dport))
+        }
+        read
     }
 
-    fn ipv4_opp(&self, skb: &mut Skb, ip: &Ipv4Header, chain: Chain) {
+    fn ipv4_opp(&self, skb: &mut Skb, ip: &Ipv4Header, call: HookCall<'_>) -> Verdict {
         if ip.fragment {
-            return self.stats.inc(Stat::Fragment);
+            // Only in FORWARD: LOCAL_IN sees reassembled datagrams.
+            self.stats.inc(Stat::Fragment);
+            return Verdict::Accept;
         }
         let end = ip.total_len.min(skb.len());
-        let Some((opp_len, real, sport, dport)) = self.read_opp(skb, ip.header_len, end) else {
-            return;
+        let Some(OppRead {
+            len: opp_len,
+            real,
+            sport,
+            dport,
+        }) = self.read_opp(skb, ip.header_len, end)
+        else {
+            return self.rejected(call.chain);
         };
         let key = FlowKey {
             saddr: ip.saddr,
@@ -244,31 +286,40 @@ impl UoaNet {
             headers: ip.header_len,
             opp_len,
         };
-        self.finish_opp(skb, &self.v4, found, chain, |hdr| {
+        self.finish_opp(skb, &self.v4, found, call, |hdr| {
             // Total length (bytes 2-3) and protocol (byte 9, in the word
             // with the TTL) change; the checksum follows them.
             let word = |h: &[u8], at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
             let (old_len, old_ttl_proto) = (word(hdr, 2), word(hdr, 8));
-            hdr[2..4].copy_from_slice(&total_len.to_be_bytes());
+            put_at(hdr, 2, total_len.to_be_bytes());
             hdr[9] = IPPROTO_UDP;
             let mut csum = word(hdr, 10);
             csum = ipv4_checksum_update(csum, old_len, word(hdr, 2));
             csum = ipv4_checksum_update(csum, old_ttl_proto, word(hdr, 8));
-            hdr[10..12].copy_from_slice(&csum.to_be_bytes());
-        });
+            put_at(hdr, 10, csum.to_be_bytes());
+        })
     }
 
     fn ipv6_opp(
         &self,
         skb: &mut Skb,
         ip: &Ipv6Header,
-        nexthdr_offset: usize,
-        offset: usize,
-        chain: Chain,
-    ) {
+        at: Ipv6OppAt,
+        call: HookCall<'_>,
+    ) -> Verdict {
+        let Ipv6OppAt {
+            nexthdr_offset,
+            offset,
+        } = at;
         let end = (IPV6_HDR_LEN + ip.payload_len).min(skb.len());
-        let Some((opp_len, real, sport, dport)) = self.read_opp(skb, offset, end) else {
-            return;
+        let Some(OppRead {
+            len: opp_len,
+            real,
+            sport,
+            dport,
+        }) = self.read_opp(skb, offset, end)
+        else {
+            return self.rejected(call.chain);
         };
         let key = FlowKey {
             saddr: ip.saddr,
@@ -283,10 +334,23 @@ impl UoaNet {
             headers: offset,
             opp_len,
         };
-        self.finish_opp(skb, &self.v6, found, chain, |hdr| {
+        self.finish_opp(skb, &self.v6, found, call, |hdr| {
             hdr[nexthdr_offset] = IPPROTO_UDP;
-            hdr[4..6].copy_from_slice(&payload_len.to_be_bytes());
-        });
+            put_at(hdr, 4, payload_len.to_be_bytes());
+        })
+    }
+
+    /// What becomes of an opp packet that is malformed, or whose header
+    /// cannot be removed. In LOCAL_IN it is dropped and counted: left as
+    /// protocol 248, which nothing on this host receives, it would only
+    /// make the stack answer its (possibly spoofed) source with an ICMP
+    /// error. In FORWARD it goes on to the namespace that receives it.
+    fn rejected(&self, chain: Chain) -> Verdict {
+        if chain == Chain::Forward {
+            return Verdict::Accept;
+        }
+        self.stats.inc(Stat::OppDropped);
+        Verdict::Drop
     }
 
     /// Records what a valid opp header carried and, in LOCAL_IN, removes
@@ -297,9 +361,9 @@ impl UoaNet {
         skb: &mut Skb,
         table: &Table<A>,
         found: OppFound<A>,
-        chain: Chain,
+        call: HookCall<'_>,
         edit: impl FnOnce(&mut [u8]),
-    ) {
+    ) -> Verdict {
         let OppFound {
             key,
             real,
@@ -307,16 +371,21 @@ impl UoaNet {
             opp_len,
         } = found;
         match real {
-            Some(real) => self.record(table, key, real),
+            Some(real) => self.record(call.rcu, table, key, real),
             None => self.stats.inc(Stat::UoaNone),
         }
-        if chain == Chain::LocalIn && skb.remove_after_headers(headers, opp_len, edit).is_err() {
+        if call.chain == Chain::LocalIn && skb.remove_after_headers(headers, opp_len, edit).is_err()
+        {
             self.stats.inc(Stat::StripFailed);
+            return self.rejected(call.chain);
         }
+        Verdict::Accept
     }
 
     /// The real client of a flow, as the lookup asks; refreshes the mapping.
     pub(crate) fn lookup(&self, query: &LookupQuery) -> Option<RealAddr> {
+        let guard = kernel::sync::rcu::read_lock();
+        let rcu = RcuSection::of(&guard);
         let now = jiffies();
         let refresh = now.wrapping_add(self.timeout);
         match *query {
@@ -325,7 +394,8 @@ impl UoaNet {
                 daddr,
                 sport,
                 dport,
-            } => self.v4.lookup(
+            } => self.v4.lookup_in(
+                &rcu,
                 &FlowKey {
                     saddr,
                     daddr,
@@ -343,7 +413,8 @@ impl UoaNet {
             } => {
                 // A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d.
                 match (uoa_parse::v4_mapped(&saddr), uoa_parse::v4_mapped(&daddr)) {
-                    (Some(s4), d4) if d4.is_some() || daddr == [0; 16] => self.v4.lookup(
+                    (Some(s4), d4) if d4.is_some() || daddr == [0; 16] => self.v4.lookup_in(
+                        &rcu,
                         &FlowKey {
                             saddr: s4,
                             daddr: d4.unwrap_or([0; 4]),
@@ -353,7 +424,8 @@ impl UoaNet {
                         now,
                         refresh,
                     ),
-                    _ => self.v6.lookup(
+                    _ => self.v6.lookup_in(
+                        &rcu,
                         &FlowKey {
                             saddr,
                             daddr,
@@ -371,26 +443,33 @@ impl UoaNet {
 
 impl PacketHandler for UoaNet {
     #[inline(always)]
-    fn ipv4(&self, skb: &mut Skb, chain: Chain) {
+    fn ipv4(&self, skb: &mut Skb, call: HookCall<'_>) -> Verdict {
         // The fast path, for most packets: UDP without IP options, decided
-        // from two bytes of the header, which the stack has already pulled
-        // into the linear area at these hooks (else: the slow path reads it).
-        match skb.linear_prefix::<10>() {
-            Some(&[0x45, .., IPPROTO_UDP]) => self.stats.inc(Stat::UoaNone),
-            Some(&[.., IPPROTO_UDP | IPPROTO_OPP]) | None => self.ipv4_slow(skb, chain),
-            Some(_) => {}
+        // from two bytes of the header, which the stack has pulled into the
+        // linear area before any hook (the `Skb` invariant). The slow path
+        // is a tail call.
+        let h = skb.network_prefix::<10>();
+        if h[0] != 0x45 {
+            // IP options (or a header this module leaves to the stack).
+            return self.ipv4_slow(skb, call);
         }
+        match h[9] {
+            IPPROTO_UDP => self.stats.inc(Stat::UoaNone),
+            IPPROTO_OPP => return self.ipv4_slow(skb, call),
+            _ => {}
+        }
+        Verdict::Accept
     }
 
     #[inline(always)]
-    fn ipv6(&self, skb: &mut Skb, chain: Chain) {
-        match skb.linear_prefix::<8>() {
-            Some(&[.., IPPROTO_UDP, _]) => self.stats.inc(Stat::UoaNone),
-            // opp, or extension headers that may precede it; or a header
-            // not in the linear area, which the slow path copies.
-            Some(&[.., IPPROTO_OPP | 0 | 43 | 44 | 60, _]) | None => self.ipv6_slow(skb, chain),
-            Some(_) => {}
+    fn ipv6(&self, skb: &mut Skb, call: HookCall<'_>) -> Verdict {
+        match skb.network_prefix::<8>()[6] {
+            IPPROTO_UDP => self.stats.inc(Stat::UoaNone),
+            // opp, or extension headers that may precede it.
+            IPPROTO_OPP | 0 | 43 | 44 | 60 => return self.ipv6_slow(skb, call),
+            _ => {}
         }
+        Verdict::Accept
     }
 }
 

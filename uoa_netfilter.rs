@@ -16,11 +16,11 @@ use kernel::{
     prelude::*,
     sync::Arc,
     types::Opaque,
-    uaccess::{UserPtr, UserSlice},
+    uaccess::UserPtr,
     ThisModule,
 };
 
-use crate::{uoa_bindings as b, uoa_skb::Skb};
+use crate::{uoa_bindings as b, uoa_rcu::RcuSection, uoa_skb::Skb};
 
 /// Where in the stack a hook sees a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,12 +31,30 @@ pub(crate) enum Chain {
     Forward,
 }
 
+/// One call of a hook: where it sits, and the RCU read-side section
+/// netfilter runs it in.
+#[derive(Clone, Copy)]
+pub(crate) struct HookCall<'a> {
+    pub(crate) chain: Chain,
+    pub(crate) rcu: &'a RcuSection<'a>,
+}
+
+/// What becomes of a packet after a hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Verdict {
+    /// It goes on through the stack (`NF_ACCEPT`).
+    Accept = b::NF_ACCEPT,
+    /// It is dropped and freed (`NF_DROP`).
+    Drop = b::NF_DROP,
+}
+
 /// What a namespace's packet hooks do with each packet.
 pub(crate) trait PacketHandler: Send + Sync {
     /// An IPv4 packet; `skb` starts at the IPv4 header.
-    fn ipv4(&self, skb: &mut Skb, chain: Chain);
+    fn ipv4(&self, skb: &mut Skb, call: HookCall<'_>) -> Verdict;
     /// An IPv6 packet; `skb` starts at the IPv6 header.
-    fn ipv6(&self, skb: &mut Skb, chain: Chain);
+    fn ipv6(&self, skb: &mut Skb, call: HookCall<'_>) -> Verdict;
 }
 
 /// Where a hook sits.
@@ -169,19 +187,27 @@ unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8, const FORWA
     if cfg!(uoa_floor) {
         return b::NF_ACCEPT;
     }
-    // SAFETY: netfilter hands the hook exclusive use of `skb` for the call.
+    // SAFETY: netfilter hands the hook exclusive use of `skb` for the call,
+    // with `data` at the network header, which the stack has pulled into
+    // the linear area (at least 20 bytes for IPv4, 40 for IPv6).
     let skb = unsafe { Skb::from_raw(skb) };
-    let chain = if FORWARD {
-        Chain::Forward
-    } else {
-        Chain::LocalIn
+    // SAFETY: `nf_hook()` calls hooks inside `rcu_read_lock()`, for the
+    // whole of this call.
+    let rcu = unsafe { RcuSection::assume() };
+    let call = HookCall {
+        chain: if FORWARD {
+            Chain::Forward
+        } else {
+            Chain::LocalIn
+        },
+        rcu: &rcu,
     };
-    if PF == b::NFPROTO_IPV4 as u8 {
-        handler.ipv4(skb, chain);
+    let verdict = if PF == b::NFPROTO_IPV4 as u8 {
+        handler.ipv4(skb, call)
     } else {
-        handler.ipv6(skb, chain);
-    }
-    b::NF_ACCEPT
+        handler.ipv6(skb, call)
+    };
+    verdict as c_uint
 }
 
 /// A `getsockopt` option range served by this module.
@@ -190,8 +216,9 @@ pub(crate) trait SockoptGet {
     const RANGE: core::ops::Range<i32>;
 
     /// Answers option `optval` for a socket of namespace `net`: `user` is
-    /// the caller's buffer of `*len` bytes; set `*len` to what was written.
-    fn get(net: *mut bindings::net, optval: i32, user: UserSlice, len: &mut i32) -> Result;
+    /// the caller's buffer of `*len` bytes (check it before use); set
+    /// `*len` to what was written.
+    fn get(net: *mut bindings::net, optval: i32, user: UserPtr, len: &mut i32) -> Result;
 }
 
 /// The registered `nf_sockopt_ops`; unregistered on drop.
@@ -257,13 +284,7 @@ unsafe extern "C" fn sockopt_get_trampoline<T: SockoptGet>(
         let net = unsafe { b::uoa_sock_net(sk) };
         // SAFETY: `len` points at the caller's length for the call.
         let len = unsafe { &mut *len };
-        let size = usize::try_from(*len).unwrap_or(0);
-        T::get(
-            net,
-            optval,
-            UserSlice::new(UserPtr::from_ptr(user), size),
-            len,
-        )?;
+        T::get(net, optval, UserPtr::from_ptr(user), len)?;
         Ok(0)
     })
 }

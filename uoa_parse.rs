@@ -37,6 +37,21 @@ pub const IPV6_HDR_LEN: usize = 40;
 const IPOPT_END: u8 = 0;
 const IPOPT_NOOP: u8 = 1;
 
+/// The `N` bytes of `bytes` at `at`, as an array; panics if out of bounds
+/// (callers have checked the length). Unlike `copy_from_slice`, which the
+/// kernel's `core` leaves out of line with a call to `memcpy`, this is a
+/// plain load of `N` bytes.
+#[inline(always)]
+pub fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    *<&[u8; N]>::try_from(&bytes[at..at + N]).expect("N bytes")
+}
+
+/// Writes `value` over the `N` bytes of `bytes` at `at` (as `array_at`).
+#[inline(always)]
+pub fn put_at<const N: usize>(bytes: &mut [u8], at: usize, value: [u8; N]) {
+    *<&mut [u8; N]>::try_from(&mut bytes[at..at + N]).expect("N bytes") = value;
+}
+
 /// The real client a UOA names: address and UDP port (host order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RealAddr {
@@ -147,13 +162,15 @@ pub fn parse_uoa_option(opt: &[u8]) -> Result<RealAddr, ParseError> {
     let opt = opt.get(..usize::from(len)).ok_or(ParseError::Truncated)?;
     let port = u16::from_be_bytes([opt[2], opt[3]]);
     Ok(if len == UOA_LEN_IPV4 {
-        let mut addr = [0; 4];
-        addr.copy_from_slice(&opt[4..8]);
-        RealAddr::V4 { addr, port }
+        RealAddr::V4 {
+            addr: array_at(opt, 4),
+            port,
+        }
     } else {
-        let mut addr = [0; 16];
-        addr.copy_from_slice(&opt[4..20]);
-        RealAddr::V6 { addr, port }
+        RealAddr::V6 {
+            addr: array_at(opt, 4),
+            port,
+        }
     })
 }
 
@@ -285,15 +302,11 @@ impl Ipv6Header {
         if h[0] >> 4 != 6 {
             return Err(ParseError::Truncated);
         }
-        let mut saddr = [0; 16];
-        let mut daddr = [0; 16];
-        saddr.copy_from_slice(&h[8..24]);
-        daddr.copy_from_slice(&h[24..40]);
         Ok(Self {
             payload_len: usize::from(u16::from_be_bytes([h[4], h[5]])),
             nexthdr: h[6],
-            saddr,
-            daddr,
+            saddr: array_at(h, 8),
+            daddr: array_at(h, 24),
         })
     }
 }
@@ -370,7 +383,13 @@ pub const AF_INET: u16 = 2;
 /// `AF_INET6` as the lookup ABI carries it (host order).
 pub const AF_INET6: u16 = 10;
 /// Size of `struct uoa_param_map`.
-pub const PARAM_MAP_LEN: usize = 58;
+pub const PARAM_MAP_LEN: usize = QUERY_LEN + ANSWER_LEN;
+/// Its input half, which the application fills: `af`, `saddr`, `daddr`,
+/// `sport`, `dport`.
+pub const QUERY_LEN: usize = 38;
+/// Its output half, which the lookup fills: `real_af`, `real_saddr`,
+/// `real_sport`.
+pub const ANSWER_LEN: usize = 20;
 
 /// The input half of `struct uoa_param_map`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -399,16 +418,14 @@ pub enum LookupQuery {
     },
 }
 
-/// Decodes the input fields of a `struct uoa_param_map`; `None` when `af`
+/// Decodes the input half of a `struct uoa_param_map`; `None` when `af`
 /// is neither `AF_INET` nor `AF_INET6`.
-pub fn decode_lookup(map: &[u8; PARAM_MAP_LEN]) -> Option<LookupQuery> {
+pub fn decode_lookup(map: &[u8; QUERY_LEN]) -> Option<LookupQuery> {
     let af = u16::from_ne_bytes([map[0], map[1]]);
     let sport = u16::from_be_bytes([map[34], map[35]]);
     let dport = u16::from_be_bytes([map[36], map[37]]);
-    let mut s16 = [0; 16];
-    let mut d16 = [0; 16];
-    s16.copy_from_slice(&map[2..18]);
-    d16.copy_from_slice(&map[18..34]);
+    let s16: [u8; 16] = array_at(map, 2);
+    let d16: [u8; 16] = array_at(map, 18);
     match af {
         AF_INET => Some(LookupQuery::V4 {
             saddr: [s16[0], s16[1], s16[2], s16[3]],
@@ -432,21 +449,22 @@ pub fn v4_mapped(addr: &[u8; 16]) -> Option<[u8; 4]> {
         .then(|| [addr[12], addr[13], addr[14], addr[15]])
 }
 
-/// Writes the output fields of a `struct uoa_param_map`.
-pub fn encode_real(map: &mut [u8; PARAM_MAP_LEN], real: &RealAddr) {
-    map[40..56].fill(0);
-    let af = match real {
+/// The output half of a `struct uoa_param_map` (its bytes from
+/// `QUERY_LEN` on) for `real`.
+pub fn encode_real(real: &RealAddr) -> [u8; ANSWER_LEN] {
+    let mut answer = [0; ANSWER_LEN];
+    let (af, addr) = match *real {
         RealAddr::V4 { addr, .. } => {
-            map[40..44].copy_from_slice(addr);
-            AF_INET
+            let mut a = [0; 16];
+            put_at(&mut a, 0, addr);
+            (AF_INET, a)
         }
-        RealAddr::V6 { addr, .. } => {
-            map[40..56].copy_from_slice(addr);
-            AF_INET6
-        }
+        RealAddr::V6 { addr, .. } => (AF_INET6, addr),
     };
-    map[38..40].copy_from_slice(&af.to_ne_bytes());
-    map[56..58].copy_from_slice(&real.port().to_be_bytes());
+    put_at(&mut answer, 0, af.to_ne_bytes());
+    put_at(&mut answer, 2, addr);
+    put_at(&mut answer, 18, real.port().to_be_bytes());
+    answer
 }
 
 /// UDP source and destination ports (host order) from a UDP header.
@@ -731,8 +749,9 @@ mod tests {
         map[2..6].copy_from_slice(&[10, 0, 1, 1]);
         map[34..36].copy_from_slice(&4000u16.to_be_bytes());
         map[36..38].copy_from_slice(&53u16.to_be_bytes());
+        let query = |map: &[u8; PARAM_MAP_LEN]| decode_lookup(&array_at(map, 0));
         assert_eq!(
-            decode_lookup(&map),
+            query(&map),
             Some(LookupQuery::V4 {
                 saddr: [10, 0, 1, 1],
                 daddr: [0; 4],
@@ -743,12 +762,16 @@ mod tests {
         let mut addr = [0u8; 16];
         addr[0] = 0x20;
         addr[15] = 1;
-        encode_real(&mut map, &RealAddr::V6 { addr, port: 1234 });
+        put_at(
+            &mut map,
+            QUERY_LEN,
+            encode_real(&RealAddr::V6 { addr, port: 1234 }),
+        );
         assert_eq!(u16::from_ne_bytes([map[38], map[39]]), AF_INET6);
         assert_eq!(&map[40..56], &addr);
         assert_eq!(&map[56..58], &1234u16.to_be_bytes());
         map[0] = 99;
-        assert_eq!(decode_lookup(&map), None);
+        assert_eq!(query(&map), None);
     }
 
     #[test]

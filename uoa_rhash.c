@@ -18,14 +18,14 @@
 
 #define UOA_KEY_OFFSET sizeof(struct rhash_head)
 
-static u32 uoa_hash4(const void *data, u32 len, u32 seed)
+static __always_inline u32 uoa_hash4(const void *data, u32 len, u32 seed)
 {
 	const struct uoa_key4 *k = data;
 
 	return jhash_2words(get_unaligned((const u32 *)k->saddr), (u32)k->sport << 16 | k->dport, seed);
 }
 
-static u32 uoa_hash6(const void *data, u32 len, u32 seed)
+static __always_inline u32 uoa_hash6(const void *data, u32 len, u32 seed)
 {
 	const struct uoa_key6 *k = data;
 	u32 words[5];
@@ -37,7 +37,7 @@ static u32 uoa_hash6(const void *data, u32 len, u32 seed)
 
 /* 0 when the stored key (obj) answers the query (arg->key). */
 #define UOA_CMP(fam, alen)								\
-static int uoa_cmp##fam(struct rhashtable_compare_arg *arg, const void *obj)		\
+static __always_inline int uoa_cmp##fam(struct rhashtable_compare_arg *arg, const void *obj) \
 {											\
 	static const u8 wildcard[alen];							\
 	const struct uoa_key##fam *q = arg->key, *k = obj + UOA_KEY_OFFSET;		\

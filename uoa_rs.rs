@@ -16,7 +16,12 @@
 use core::ptr;
 
 use kernel::{
-    bindings, c_str, prelude::*, seq_file::SeqFile, seq_print, sync::Arc, uaccess::UserSlice,
+    bindings, c_str,
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print,
+    sync::Arc,
+    uaccess::{UserPtr, UserSlice},
 };
 
 mod uoa_bindings;
@@ -26,6 +31,7 @@ mod uoa_parse;
 mod uoa_pernet;
 mod uoa_prefix;
 mod uoa_proc;
+mod uoa_rcu;
 mod uoa_skb;
 mod uoa_stats;
 mod uoa_table;
@@ -47,7 +53,9 @@ mod uoa_bench;
 use uoa_bindings as b;
 use uoa_datapath::UoaNet;
 use uoa_netfilter::{HookPoint, HookRegistration, SockoptGet, SockoptRegistration};
-use uoa_parse::{decode_lookup, encode_real, PARAM_MAP_LEN};
+use uoa_parse::{
+    array_at, decode_lookup, encode_real, put_at, ANSWER_LEN, PARAM_MAP_LEN, QUERY_LEN,
+};
 use uoa_pernet::PernetRegistration;
 use uoa_proc::{ProcEntry, ProcShow};
 use uoa_stats::{possible_cpus, Stat};
@@ -301,6 +309,7 @@ impl ProcShow for ExtraStatsFile {
         seq_print!(m, "map_full {}\n", uoa.stats.read(Stat::MapFull));
         seq_print!(m, "untrusted {}\n", uoa.stats.read(Stat::Untrusted));
         seq_print!(m, "insert_failed {}\n", uoa.stats.read(Stat::InsertFailed));
+        seq_print!(m, "opp_dropped {}\n", uoa.stats.read(Stat::OppDropped));
         seq_print!(m, "table_bytes_ipv4 {}\n", uoa.v4.memory());
         seq_print!(m, "table_bytes_ipv6 {}\n", uoa.v6.memory());
         seq_print!(m, "mapping_bytes_ipv4 {}\n", entry_slab_size::<[u8; 4]>());
@@ -406,10 +415,18 @@ impl Drop for NetState {
 /// The `UOA_SO_GET_LOOKUP` socket option.
 struct Lookup;
 
+/// Bytes of `struct uoa_param_map` a lookup reads: the input half and
+/// `real_af` (five words).
+const LOOKUP_IN: usize = QUERY_LEN + 2;
+/// Bytes it writes back, from `sport` on: the ports as read, then the
+/// answer (three words).
+const LOOKUP_OUT: usize = 4 + ANSWER_LEN;
+const _: () = assert!(LOOKUP_IN % 8 == 0 && LOOKUP_OUT % 8 == 0);
+
 impl SockoptGet for Lookup {
     const RANGE: core::ops::Range<i32> = UOA_SO_GET_LOOKUP..UOA_SO_GET_LOOKUP + 1;
 
-    fn get(net: *mut bindings::net, optval: i32, user: UserSlice, len: &mut i32) -> Result {
+    fn get(net: *mut bindings::net, optval: i32, user: UserPtr, len: &mut i32) -> Result {
         // SAFETY: the caller's socket holds `net`.
         let state = unsafe { uoa_pernet::state(net) }.ok_or(ENOENT)?;
         let stats = &state.uoa.stats;
@@ -418,13 +435,18 @@ impl SockoptGet for Lookup {
             stats.inc(Stat::LookupInvalid);
             return Err(EINVAL);
         }
-        let (mut reader, mut writer) = user.reader_writer();
-        let mut map = [0u8; PARAM_MAP_LEN];
-        if reader.read_slice(&mut map).is_err() {
+        // The application sees the same bytes as if the whole struct went
+        // both ways, as in DPVS, for fewer bytes copied: in, the input half
+        // and the word after it; out, the answer after the ports as read.
+        // Each is whole 8-byte words, which the kernel copies fastest.
+        let Ok(map) = UserSlice::new(user, LOOKUP_IN)
+            .reader()
+            .read::<[u8; LOOKUP_IN]>()
+        else {
             stats.inc(Stat::LookupInvalid);
             return Err(EFAULT);
-        }
-        let Some(query) = decode_lookup(&map) else {
+        };
+        let Some(query) = decode_lookup(&array_at(&map, 0)) else {
             stats.inc(Stat::LookupInvalid);
             return Err(EINVAL);
         };
@@ -432,8 +454,11 @@ impl SockoptGet for Lookup {
             stats.inc(Stat::LookupMiss);
             return Err(ENOENT);
         };
-        encode_real(&mut map, &real);
-        if writer.write_slice(&map).is_err() {
+        let mut out = [0u8; LOOKUP_OUT];
+        put_at::<4>(&mut out, 0, array_at(&map, QUERY_LEN - 4));
+        put_at(&mut out, 4, encode_real(&real));
+        let answer = UserSlice::new(user.wrapping_byte_add(QUERY_LEN - 4), LOOKUP_OUT);
+        if answer.writer().write(&out).is_err() {
             stats.inc(Stat::LookupInvalid);
             return Err(EFAULT);
         }

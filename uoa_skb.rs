@@ -7,11 +7,35 @@
 //! A returned slice borrows the skb, so the borrow checker rules out using
 //! header bytes across anything that may move them (which takes `&mut`).
 
+use core::mem::MaybeUninit;
+
 use kernel::{bindings, error::to_result, prelude::*, types::Opaque};
 
 use crate::uoa_bindings as b;
 
+/// Bytes from `data` that every [`Skb`] holds in its linear area: the
+/// fixed IPv4 header, and half the fixed IPv6 one.
+pub(crate) const LINEAR_MIN: usize = 20;
+
+/// A buffer for [`Skb::header`] to copy bytes into when they are not in the
+/// linear area; left uninitialised, since it is written before it is read.
+pub(crate) type HeaderBuf<const N: usize> = [MaybeUninit<u8>; N];
+
+/// An empty [`HeaderBuf`] (no bytes written: nothing to pay).
+#[inline(always)]
+pub(crate) const fn header_buf<const N: usize>() -> HeaderBuf<N> {
+    [MaybeUninit::uninit(); N]
+}
+
 /// A packet in a netfilter hook; `data` points at the network header.
+///
+/// # Invariants
+///
+/// The first [`LINEAR_MIN`] bytes from `data` are in the linear area. At
+/// the IPv4 and IPv6 hooks the stack has pulled the whole network header
+/// there before any hook runs (`ip_rcv_core()` the `ihl * 4` bytes,
+/// `ip6_rcv_core()` the 40 fixed ones), which is why iptables and nftables
+/// read `ip_hdr()` there without a check.
 #[repr(transparent)]
 pub(crate) struct Skb(Opaque<bindings::sk_buff>);
 
@@ -21,10 +45,14 @@ impl Skb {
     /// # Safety
     ///
     /// `ptr` is a valid `sk_buff` owned by the caller for `'a`, and nothing
-    /// else accesses it during `'a`.
+    /// else accesses it during `'a`; `data` points at its network header
+    /// and the first [`LINEAR_MIN`] bytes from it are in the linear area
+    /// (true for every packet an IPv4 or IPv6 hook is given).
+    #[inline(always)]
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a mut Skb {
-        // SAFETY: `Skb` is a transparent wrapper of `sk_buff`; validity and
-        // exclusivity are the caller's promise.
+        // SAFETY: `Skb` is a transparent wrapper of `sk_buff`; validity,
+        // exclusivity and the linear bytes (the invariant) are the caller's
+        // promise.
         unsafe { &mut *ptr.cast::<Skb>() }
     }
 
@@ -46,18 +74,15 @@ impl Skb {
         unsafe { ((*self.raw()).len - (*self.raw()).data_len) as usize }
     }
 
-    /// The first `N` bytes, if they are in the linear area (in place).
+    /// The first `N` bytes of the network header, in place: no check is
+    /// needed, the type invariant guarantees them.
     #[inline(always)]
-    pub(crate) fn linear_prefix<const N: usize>(&self) -> Option<&[u8; N]> {
-        // SAFETY: as in `len`.
-        let (len, data_len) = unsafe { ((*self.raw()).len, (*self.raw()).data_len) };
-        if (len.checked_sub(data_len)? as usize) < N {
-            return None;
-        }
-        // SAFETY: the first `N` bytes from `data` lie in the linear area
-        // (checked above), which lives as long as the skb and cannot change
-        // while `self` is borrowed.
-        Some(unsafe { &*(*self.raw()).data.cast::<[u8; N]>() })
+    pub(crate) fn network_prefix<const N: usize>(&self) -> &[u8; N] {
+        const { assert!(N <= LINEAR_MIN) };
+        // SAFETY: the first `LINEAR_MIN >= N` bytes from `data` lie in the
+        // linear area (invariant), which lives as long as the skb and cannot
+        // change while `self` is borrowed.
+        unsafe { &*(*self.raw()).data.cast::<[u8; N]>() }
     }
 
     /// `len` bytes at `offset`: in place if linear, else copied into `buf`
@@ -67,7 +92,7 @@ impl Skb {
         &'b self,
         offset: usize,
         len: usize,
-        buf: &'b mut [u8],
+        buf: &'b mut [MaybeUninit<u8>],
     ) -> Option<&'b [u8]> {
         let end = offset.checked_add(len)?;
         if end <= self.headlen() {
@@ -78,7 +103,19 @@ impl Skb {
                 core::slice::from_raw_parts((*self.raw()).data.add(offset), len)
             });
         }
-        if end > self.len() || buf.len() < len {
+        self.copy_header(offset, len, buf)
+    }
+
+    /// `header` for bytes outside the linear area (rare: off the inline
+    /// path).
+    #[inline(never)]
+    fn copy_header<'b>(
+        &'b self,
+        offset: usize,
+        len: usize,
+        buf: &'b mut [MaybeUninit<u8>],
+    ) -> Option<&'b [u8]> {
+        if offset.checked_add(len)? > self.len() || buf.len() < len {
             return None;
         }
         // SAFETY: `skb_copy_bits` reads `len` bytes at `offset`, within
@@ -91,7 +128,8 @@ impl Skb {
                 len as i32,
             )
         };
-        (ret == 0).then_some(&buf[..len])
+        // SAFETY: on success `skb_copy_bits` wrote all `len` bytes.
+        (ret == 0).then(|| unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len) })
     }
 
     /// Removes `gap` bytes that follow the first `headers` bytes (the

@@ -41,10 +41,13 @@ pub(crate) enum Stat {
     Untrusted,
     /// Mappings not stored for want of memory, or a chain at its limit.
     InsertFailed,
+    /// opp packets dropped in LOCAL_IN: malformed, or their header could
+    /// not be removed.
+    OppDropped,
 }
 
 /// Number of counters.
-pub(crate) const STAT_COUNT: usize = Stat::InsertFailed as usize + 1;
+pub(crate) const STAT_COUNT: usize = Stat::OppDropped as usize + 1;
 
 /// Per-CPU `u64` counters, freed on drop.
 ///

@@ -48,12 +48,12 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{Atomic, Relaxed},
-        rcu, Arc,
+        Arc,
     },
     types::Opaque,
 };
 
-use crate::{uoa_bindings as b, uoa_parse::RealAddr};
+use crate::{uoa_bindings as b, uoa_parse::RealAddr, uoa_rcu::RcuSection};
 
 /// Jiffies, in the kernel's width.
 pub(crate) type Jiffies = kernel::time::Jiffies;
@@ -341,8 +341,9 @@ impl<A: Addr> Table<A> {
     /// mapping of the same flow (or only moves its expiry when it is the
     /// same and not expired at `now`). Fails with `ENOSPC` for a new flow
     /// when the budget is spent, `ENOMEM` when memory is short.
-    pub(crate) fn insert(
+    pub(crate) fn insert_in(
         &self,
+        _rcu: &RcuSection<'_>,
         key: FlowKey<A>,
         real: RealAddr,
         now: Jiffies,
@@ -362,14 +363,13 @@ impl<A: Addr> Table<A> {
             .map(KBox::into_raw)
         };
         let ht = self.ht.get();
-        let _rcu = rcu::read_lock();
         // Twice at most: a writer on another CPU may insert or remove the
         // same flow between our lookup and our change.
         for _ in 0..2 {
-            // SAFETY: the RCU read lock is held.
+            // SAFETY: in the caller's RCU read-side section.
             if let Some(old) = unsafe { self.find(&key) } {
-                // SAFETY: found under the RCU read lock, so live until it
-                // is released.
+                // SAFETY: found in the caller's RCU read-side section, so
+                // live until it ends.
                 let entry = unsafe { &*old };
                 if entry.real == real && !expired(entry.expires.load(Relaxed), now) {
                     entry.expires.store(expires, Relaxed);
@@ -412,20 +412,46 @@ impl<A: Addr> Table<A> {
 
     /// The real client of `query` if a mapping is live at `now`; a hit
     /// moves the mapping's expiry to `refresh_to`.
-    pub(crate) fn lookup(
+    pub(crate) fn lookup_in(
         &self,
+        _rcu: &RcuSection<'_>,
         query: &FlowKey<A>,
         now: Jiffies,
         refresh_to: Jiffies,
     ) -> Option<RealAddr> {
-        let _rcu = rcu::read_lock();
-        // SAFETY: the RCU read lock is held while `entry` is used.
+        // SAFETY: in the caller's RCU read-side section, which lasts while
+        // `entry` is used.
         let entry = unsafe { &*self.find(query)? };
         if expired(entry.expires.load(Relaxed), now) {
             return None;
         }
         entry.expires.store(refresh_to, Relaxed);
         Some(entry.real)
+    }
+
+    /// `insert_in`, taking the RCU read lock itself (tests).
+    #[cfg(any(uoa_kunit, uoa_bench))]
+    pub(crate) fn insert(
+        &self,
+        key: FlowKey<A>,
+        real: RealAddr,
+        now: Jiffies,
+        expires: Jiffies,
+    ) -> Result<Stored> {
+        let guard = kernel::sync::rcu::read_lock();
+        self.insert_in(&RcuSection::of(&guard), key, real, now, expires)
+    }
+
+    /// `lookup_in`, taking the RCU read lock itself (tests).
+    #[cfg(uoa_kunit)]
+    pub(crate) fn lookup(
+        &self,
+        query: &FlowKey<A>,
+        now: Jiffies,
+        refresh_to: Jiffies,
+    ) -> Option<RealAddr> {
+        let guard = kernel::sync::rcu::read_lock();
+        self.lookup_in(&RcuSection::of(&guard), query, now, refresh_to)
     }
 
     /// Removes the mappings expired at `now`; returns how many. Process

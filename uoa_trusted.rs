@@ -24,7 +24,10 @@ use kernel::{
     },
 };
 
-use crate::uoa_prefix::{PrefixError, PrefixList};
+use crate::{
+    uoa_prefix::{PrefixError, PrefixList},
+    uoa_rcu::RcuSection,
+};
 
 /// The list in force; null: the open list (every source trusted).
 ///
@@ -35,11 +38,13 @@ use crate::uoa_prefix::{PrefixError, PrefixList};
 static TRUSTED: Atomic<*mut PrefixList> = Atomic::new(ptr::null_mut());
 
 /// Whether a UOA from source address `addr` (4 or 16 bytes) may be stored.
-pub(crate) fn allows(addr: &[u8]) -> bool {
-    let _rcu = rcu::read_lock();
+/// Inline: with the open list (the default) it is a load and a test.
+#[inline(always)]
+pub(crate) fn allows(addr: &[u8], _rcu: &RcuSection<'_>) -> bool {
     let list = TRUSTED.load(Acquire);
     // SAFETY: a published list stays allocated until a grace period after
-    // it is unpublished (invariant), and `_rcu` holds that off.
+    // it is unpublished (invariant), and the caller's section holds that
+    // off while the reference is used.
     unsafe { list.as_ref() }.is_none_or(|l| l.allows(addr))
 }
 

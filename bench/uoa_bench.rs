@@ -10,8 +10,9 @@
 
 use crate::{
     uoa_datapath::UoaNet,
-    uoa_netfilter::{Chain, PacketHandler},
+    uoa_netfilter::{Chain, HookCall, PacketHandler},
     uoa_parse::{LookupQuery, RealAddr, IPOPT_UOA},
+    uoa_rcu::RcuSection,
     uoa_table::{jiffies, FlowKey},
     uoa_test_skb::*,
 };
@@ -64,10 +65,16 @@ fn chain_cost(
                 set_sport(&mut bytes, middle, 10000 + i);
             }
             if let Ok(mut skb) = TestSkb::new(&bytes, transport) {
+                // In both runs, so that its cost cancels out.
+                let guard = kernel::sync::rcu::read_lock();
+                let call = HookCall {
+                    chain,
+                    rcu: &RcuSection::of(&guard),
+                };
                 if hook && ipv6 {
-                    uoa.ipv6(skb.skb(), chain);
+                    uoa.ipv6(skb.skb(), call);
                 } else if hook {
-                    uoa.ipv4(skb.skb(), chain);
+                    uoa.ipv4(skb.skb(), call);
                 }
             }
         })
@@ -173,12 +180,18 @@ pub(crate) fn run() -> Result {
         port: 1000,
     };
     uoa.v4.insert(key, real, now, now.wrapping_add(1 << 30))?;
+    // As on the packet path: inside the hook's RCU read-side section.
+    let guard = kernel::sync::rcu::read_lock();
+    let rcu = RcuSection::of(&guard);
     let refresh = per_round(|_| {
-        let _ = uoa.v4.insert(key, real, now, now.wrapping_add(1 << 30));
+        let _ = uoa
+            .v4
+            .insert_in(&rcu, key, real, now, now.wrapping_add(1 << 30));
     });
     let trusted = per_round(|_| {
-        let _ = crate::uoa_trusted::allows(&LB);
+        let _ = crate::uoa_trusted::allows(&LB, &rcu);
     });
+    drop(guard);
     let lookup = per_round(|i| {
         let query = LookupQuery::V4 {
             saddr: LB,

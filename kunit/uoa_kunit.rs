@@ -451,7 +451,7 @@ mod datapath {
     use crate::{
         uoa_bindings as b,
         uoa_datapath::UoaNet,
-        uoa_netfilter::{Chain, PacketHandler},
+        uoa_netfilter::Chain,
         uoa_parse::{ipv4_header_checksum, RealAddr, IPOPT_UOA},
         uoa_stats::Stat,
         uoa_table::{jiffies, FlowKey},
@@ -478,7 +478,7 @@ mod datapath {
         let uoa = net()?;
         let mut pkt = TestSkb::new(&ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4001), 20)?;
         pkt.set_csum_complete();
-        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        pkt.through(&uoa, Chain::LocalIn);
         // Exactly what the balancer's client would have sent as plain UDP.
         let want = ipv4(17, &[], &[], 4001);
         assert_eq!(&pkt.bytes()[..], &want[..]);
@@ -504,7 +504,7 @@ mod datapath {
         let uoa = net()?;
         let bytes = ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4001);
         let mut pkt = TestSkb::new(&bytes, 20)?;
-        uoa.ipv4(pkt.skb(), Chain::Forward);
+        pkt.through(&uoa, Chain::Forward);
         assert_eq!(&pkt.bytes()[..], &bytes[..]);
         assert!(lookup4(&uoa, 4001).is_some());
         Ok(())
@@ -521,7 +521,7 @@ mod datapath {
             return Err(ENOMEM);
         }
         let mut clone = TestSkb(clone);
-        uoa.ipv4(clone.skb(), Chain::LocalIn);
+        clone.through(&uoa, Chain::LocalIn);
         assert_eq!(&clone.bytes()[..], &ipv4(17, &[], &[], 4002)[..]);
         assert_eq!(&original.bytes()[..], &bytes[..]); // the original's data is untouched
         Ok(())
@@ -533,7 +533,7 @@ mod datapath {
         let opt = [IPOPT_UOA, 8, 0x13, 0x88, 198, 51, 100, 7];
         let bytes = ipv4(17, &opt, &[], 4003);
         let mut pkt = TestSkb::new(&bytes, 28)?;
-        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        pkt.through(&uoa, Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &bytes[..]);
         assert_eq!(
             lookup4(&uoa, 4003),
@@ -561,7 +561,7 @@ mod datapath {
         {
             let bytes = ipv4(248, &[], opp, 4100 + i as u16);
             let mut pkt = TestSkb::new(&bytes, 20)?;
-            uoa.ipv4(pkt.skb(), Chain::LocalIn);
+            pkt.through(&uoa, Chain::LocalIn);
             assert_eq!(&pkt.bytes()[..], &bytes[..]); // unchanged
             assert_eq!(uoa.stats.read(Stat::UoaMalformed), i as u64 + 1);
         }
@@ -576,7 +576,7 @@ mod datapath {
         let bytes = ipv4(248, &[], &opp_v1([1, 2, 3, 4], 1), 4200);
         for cut in [21, 24, 30, 33] {
             let mut pkt = TestSkb::new(&bytes[..cut], 20)?;
-            uoa.ipv4(pkt.skb(), Chain::LocalIn);
+            pkt.through(&uoa, Chain::LocalIn);
             assert_eq!(&pkt.bytes()[..], &bytes[..cut]);
         }
         assert_eq!(uoa.stats.read(Stat::UoaMalformed), 4);
@@ -587,13 +587,14 @@ mod datapath {
     #[test]
     fn nonlinear_packets_are_parsed_and_stripped() -> Result {
         let uoa = net()?;
-        // Only part of the IP header is linear: the opp header and UDP are
-        // in a page fragment, as after GRO or on many NICs.
+        // Only the IP header is linear (what the stack guarantees at the
+        // hooks): the opp header and UDP are in a page fragment, as after
+        // GRO or on many NICs.
         let mut pkt =
-            TestSkb::nonlinear(&ipv4(248, &[], &opp_v1([192, 0, 2, 5], 555), 4500), 14, 20)?;
-        assert_eq!(pkt.headlen(), 14);
+            TestSkb::nonlinear(&ipv4(248, &[], &opp_v1([192, 0, 2, 5], 555), 4500), 20, 20)?;
+        assert_eq!(pkt.headlen(), 20);
         pkt.set_csum_complete();
-        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        pkt.through(&uoa, Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &ipv4(17, &[], &[], 4500)[..]);
         assert!(pkt.csum_matches());
         assert_eq!(
@@ -607,7 +608,7 @@ mod datapath {
         let opt = [IPOPT_UOA, 8, 0, 77, 198, 51, 100, 77];
         let bytes = ipv4(17, &opt, &[], 4501);
         let mut pkt = TestSkb::nonlinear(&bytes, 24, 28)?;
-        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        pkt.through(&uoa, Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &bytes[..]);
         assert_eq!(
             lookup4(&uoa, 4501),
@@ -629,13 +630,13 @@ mod datapath {
         bytes[10] = c[0];
         bytes[11] = c[1];
         let mut pkt = TestSkb::new(&bytes, 20)?;
-        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        pkt.through(&uoa, Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &bytes[..]);
         // IPv6 with a fragment header after a destination options header.
         let mut bytes6 = ipv6_with_destopts(false);
         bytes6[40] = 44;
         let mut pkt = TestSkb::new(&bytes6, 40)?;
-        uoa.ipv6(pkt.skb(), Chain::LocalIn);
+        pkt.through(&uoa, Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &bytes6[..]);
         assert_eq!(uoa.stats.read(Stat::Fragment), 2);
         assert_eq!(uoa.v4.len() + uoa.v6.len(), 0);
@@ -647,7 +648,7 @@ mod datapath {
         let uoa = net()?;
         let bytes = ipv4(17, &[], &[], 4300);
         let mut pkt = TestSkb::new(&bytes, 20)?;
-        uoa.ipv4(pkt.skb(), Chain::LocalIn);
+        pkt.through(&uoa, Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &bytes[..]);
         assert_eq!(uoa.stats.read(Stat::UoaNone), 1);
         Ok(())
@@ -658,7 +659,7 @@ mod datapath {
         let uoa = net()?;
         let mut pkt = TestSkb::new(&ipv6_with_destopts(true), 40)?;
         pkt.set_csum_complete();
-        uoa.ipv6(pkt.skb(), Chain::LocalIn);
+        pkt.through(&uoa, Chain::LocalIn);
         assert_eq!(&pkt.bytes()[..], &ipv6_with_destopts(false)[..]);
         assert!(pkt.csum_matches()); // CHECKSUM_COMPLETE adjusted
         assert_eq!(pkt.offsets(), 40); // transport still at the options header

@@ -10,8 +10,10 @@
 use crate::{
     uoa_bindings as b,
     uoa_datapath::UoaNet,
+    uoa_netfilter::{Chain, HookCall, PacketHandler},
     uoa_parse::{ipv4_header_checksum, IPOPT_UOA},
-    uoa_skb::Skb,
+    uoa_rcu::RcuSection,
+    uoa_skb::{Skb, LINEAR_MIN},
     Config, RawParams,
 };
 use kernel::{bindings, prelude::*, sync::Arc};
@@ -82,8 +84,28 @@ impl TestSkb {
     }
 
     pub(crate) fn skb(&mut self) -> &mut Skb {
-        // SAFETY: owned by the test, used by one hook call at a time.
+        // What the stack guarantees at the hooks, checked here.
+        assert!(self.headlen() >= LINEAR_MIN);
+        // SAFETY: owned by the test, used by one hook call at a time, `data`
+        // at the network header, `LINEAR_MIN` bytes linear (checked).
         unsafe { Skb::from_raw(self.0) }
+    }
+
+    /// Runs the packet through `uoa`'s hook of its family (the IP version
+    /// in its first byte) in `chain`, inside an RCU read-side section as
+    /// netfilter runs hooks.
+    pub(crate) fn through(&mut self, uoa: &UoaNet, chain: Chain) {
+        let guard = kernel::sync::rcu::read_lock();
+        let call = HookCall {
+            chain,
+            rcu: &RcuSection::of(&guard),
+        };
+        let skb = self.skb();
+        if skb.network_prefix::<1>()[0] >> 4 == 6 {
+            uoa.ipv6(skb, call);
+        } else {
+            uoa.ipv4(skb, call);
+        }
     }
 
     /// Marks the packet `CHECKSUM_COMPLETE` over all its bytes.

@@ -105,11 +105,11 @@ proptest! {
         m[..32].copy_from_slice(&map);
         m[32..].copy_from_slice(&tail);
         let before = m;
-        let query = decode_lookup(&m);
+        let query = decode_lookup(&array_at(&m, 0));
         let af = u16::from_ne_bytes([m[0], m[1]]);
         prop_assert_eq!(query.is_some(), af == AF_INET || af == AF_INET6);
-        encode_real(&mut m, &RealAddr::V4 { addr: real_v4, port });
-        // The input half is never touched by the answer.
+        put_at(&mut m, QUERY_LEN, encode_real(&RealAddr::V4 { addr: real_v4, port }));
+        // The answer is the output half; the input half stays.
         prop_assert_eq!(&m[..38], &before[..38]);
         prop_assert_eq!(&m[40..44], &real_v4[..]);
         prop_assert_eq!(&m[44..56], &[0u8; 12][..]);
