@@ -17,7 +17,7 @@ use kernel::{prelude::*, sync::Arc};
 use crate::{
     uoa_netfilter::{Chain, HookCall, PacketHandler, Verdict},
     uoa_parse::{
-        self, find_uoa, ipv4_checksum_update, ipv6_transport, parse_opp, parse_opp_header, put_at,
+        self, find_uoa, ipv4_checksum_update, ipv6_transport, opp_client, parse_opp_header, put_at,
         udp_ports, IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr,
         IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_HDR_LEN,
     },
@@ -111,6 +111,7 @@ impl UoaNet {
     }
 
     /// Stores a mapping seen in a packet.
+    #[inline]
     fn record<A: Addr>(
         &self,
         rcu: &RcuSection<'_>,
@@ -126,6 +127,10 @@ impl UoaNet {
         let now = jiffies();
         match table.insert_in(rcu, key, real, now, now.wrapping_add(self.timeout)) {
             Err(e) if e == ENOSPC => self.stats.inc(Stat::MapFull),
+            Err(e) if e == ESTALE => {
+                self.stats.inc(Stat::InsertFailed);
+                self.stats.inc(Stat::StaleRemoved);
+            }
             Err(_) => self.stats.inc(Stat::InsertFailed),
             Ok(_) => {
                 self.stats.inc(Stat::UoaSaved);
@@ -238,14 +243,11 @@ impl UoaNet {
             .and_then(|h| parse_opp_header(h, avail).ok())
             .filter(|h| h.len <= OPP_MAX_LEN)
             .and_then(|h| {
-                skb.header(offset, h.len + 4, &mut whole)
-                    .map(|b| b.split_at(h.len))
-            })
-            .and_then(|(opp, udp)| {
-                let (opp, real) = parse_opp(opp).ok()?;
+                let (opp, udp) = skb.header(offset, h.len + 4, &mut whole)?.split_at(h.len);
+                let real = opp_client(&h, opp).ok()?;
                 let (sport, dport) = udp_ports(udp).ok()?;
                 Some(OppRead {
-                    len: opp.len,
+                    len: h.len,
                     real,
                     sport,
                     dport,

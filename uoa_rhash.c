@@ -61,8 +61,8 @@ static const struct rhashtable_params uoa_params4 = UOA_PARAMS(4);
 static const struct rhashtable_params uoa_params6 = UOA_PARAMS(6);
 
 #define UOA_RHT_OPS(fam)								\
-int uoa_rht_init##fam(struct rhashtable *ht, u16 nelem_hint)				\
-{ struct rhashtable_params p = uoa_params##fam; p.nelem_hint = nelem_hint; return rhashtable_init(ht, &p); } \
+int uoa_rht_init##fam(struct rhashtable *ht, u16 nelem_hint, unsigned int max_size)	\
+{ struct rhashtable_params p = uoa_params##fam; p.nelem_hint = nelem_hint; p.max_size = max_size; return rhashtable_init(ht, &p); } \
 void *uoa_rht_lookup##fam(struct rhashtable *ht, const void *key)			\
 { return rhashtable_lookup(ht, key, uoa_params##fam); }					\
 void *uoa_rht_insert##fam(struct rhashtable *ht, struct rhash_head *obj)		\

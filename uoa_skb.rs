@@ -9,7 +9,7 @@
 
 use core::mem::MaybeUninit;
 
-use kernel::{bindings, error::to_result, prelude::*, types::Opaque};
+use kernel::{bindings, prelude::*, types::Opaque};
 
 use crate::uoa_bindings as b;
 
@@ -153,7 +153,9 @@ impl Skb {
         }
         // SAFETY: `raw()` is valid; this unshares and linearises the first
         // `total` bytes (or fails, changing nothing).
-        to_result(unsafe { bindings::skb_ensure_writable(self.raw(), total as u32) })?;
+        if unsafe { bindings::skb_ensure_writable(self.raw(), total as u32) } != 0 {
+            return Err(ENOMEM);
+        }
         // SAFETY: read after `skb_ensure_writable`, which may move the data.
         let data = unsafe { (*self.raw()).data };
         // SAFETY: `[data, data + total)` is linear, writable and ours (just

@@ -44,10 +44,13 @@ pub(crate) enum Stat {
     /// opp packets dropped in LOCAL_IN: malformed, or their header could
     /// not be removed.
     OppDropped,
+    /// Mappings removed because the new client of their flow could not be
+    /// stored (no memory): lookups then miss rather than name the old one.
+    StaleRemoved,
 }
 
 /// Number of counters.
-pub(crate) const STAT_COUNT: usize = Stat::OppDropped as usize + 1;
+pub(crate) const STAT_COUNT: usize = Stat::StaleRemoved as usize + 1;
 
 /// Per-CPU `u64` counters, freed on drop.
 ///

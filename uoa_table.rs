@@ -69,7 +69,7 @@ pub(crate) unsafe trait Addr:
     Copy + Eq + Send + Sync + core::fmt::Debug + AsRef<[u8]> + 'static
 {
     /// `uoa_rht_init*`.
-    const RHT_INIT: unsafe extern "C" fn(*mut b::rhashtable, u16) -> c_int;
+    const RHT_INIT: unsafe extern "C" fn(*mut b::rhashtable, u16, u32) -> c_int;
     /// `uoa_rht_lookup*`.
     const RHT_LOOKUP: unsafe extern "C" fn(*mut b::rhashtable, *const c_void) -> *mut c_void;
     /// `uoa_rht_insert*`.
@@ -87,7 +87,7 @@ pub(crate) unsafe trait Addr:
 // SAFETY: the IPv4 wrappers, keyed by `uoa_key4`, the layout of
 // `FlowKey<[u8; 4]>` (asserted below).
 unsafe impl Addr for [u8; 4] {
-    const RHT_INIT: unsafe extern "C" fn(*mut b::rhashtable, u16) -> c_int = b::uoa_rht_init4;
+    const RHT_INIT: unsafe extern "C" fn(*mut b::rhashtable, u16, u32) -> c_int = b::uoa_rht_init4;
     const RHT_LOOKUP: unsafe extern "C" fn(*mut b::rhashtable, *const c_void) -> *mut c_void =
         b::uoa_rht_lookup4;
     const RHT_INSERT: unsafe extern "C" fn(*mut b::rhashtable, *mut b::rhash_head) -> *mut c_void =
@@ -104,7 +104,7 @@ unsafe impl Addr for [u8; 4] {
 // SAFETY: the IPv6 wrappers, keyed by `uoa_key6`, the layout of
 // `FlowKey<[u8; 16]>` (asserted below).
 unsafe impl Addr for [u8; 16] {
-    const RHT_INIT: unsafe extern "C" fn(*mut b::rhashtable, u16) -> c_int = b::uoa_rht_init6;
+    const RHT_INIT: unsafe extern "C" fn(*mut b::rhashtable, u16, u32) -> c_int = b::uoa_rht_init6;
     const RHT_LOOKUP: unsafe extern "C" fn(*mut b::rhashtable, *const c_void) -> *mut c_void =
         b::uoa_rht_lookup6;
     const RHT_INSERT: unsafe extern "C" fn(*mut b::rhashtable, *mut b::rhash_head) -> *mut c_void =
@@ -287,11 +287,15 @@ impl<A: Addr> Table<A> {
         } else {
             ((3u32 << bits.min(Self::MAX_BITS)) / 4) as u16
         };
+        // No more buckets than the cap on mappings, rounded up to a power
+        // of two: at the cap, chains average one entry at most, and the
+        // bucket array costs 8 bytes per mapping or less.
+        let max_buckets = u32::try_from(budget.max().next_power_of_two()).unwrap_or(1 << 31);
         try_pin_init!(Self {
             ht <- Opaque::try_ffi_init(|slot| {
                 // SAFETY: `slot` is ours to initialise; the wrapper
                 // initialises the table in place or fails with an errno.
-                kernel::error::to_result(unsafe { A::RHT_INIT(slot, hint) })
+                kernel::error::to_result(unsafe { A::RHT_INIT(slot, hint, max_buckets) })
             }),
             len: Atomic::new(0),
             budget,
@@ -340,7 +344,13 @@ impl<A: Addr> Table<A> {
     /// Records `key -> real` valid until jiffies `expires`; replaces the
     /// mapping of the same flow (or only moves its expiry when it is the
     /// same and not expired at `now`). Fails with `ENOSPC` for a new flow
-    /// when the budget is spent, `ENOMEM` when memory is short.
+    /// when the budget is spent, `ENOMEM` when memory is short, and
+    /// `ESTALE` when memory is short for a changed client: the old mapping
+    /// is then removed, since looking it up would name a client the flow
+    /// no longer has.
+    ///
+    /// The commonest case, a refresh, is inline: one lookup and a store.
+    #[inline]
     pub(crate) fn insert_in(
         &self,
         _rcu: &RcuSection<'_>,
@@ -348,6 +358,37 @@ impl<A: Addr> Table<A> {
         real: RealAddr,
         now: Jiffies,
         expires: Jiffies,
+    ) -> Result<Stored> {
+        // SAFETY: in the caller's RCU read-side section.
+        let found = unsafe { self.find(&key) };
+        if let Some(old) = found {
+            // SAFETY: found in the caller's RCU read-side section, so live
+            // until it ends.
+            let entry = unsafe { &*old };
+            if entry.real == real && !expired(entry.expires.load(Relaxed), now) {
+                entry.expires.store(expires, Relaxed);
+                return Ok(Stored::Refreshed);
+            }
+        }
+        // SAFETY: in the caller's RCU read-side section, where `found` was
+        // looked up.
+        unsafe { self.store(key, real, expires, found) }
+    }
+
+    /// `insert_in` for a new flow, a new client or an expired mapping:
+    /// allocates a new entry and inserts it, or swaps it for `found`.
+    ///
+    /// # Safety
+    ///
+    /// The caller is in an RCU read-side section, in which it looked up
+    /// `found`: the entry of `key` then, if any.
+    #[inline(never)]
+    unsafe fn store(
+        &self,
+        key: FlowKey<A>,
+        real: RealAddr,
+        expires: Jiffies,
+        mut found: Option<*mut Entry<A>>,
     ) -> Result<Stored> {
         let new_entry = || {
             KBox::new(
@@ -365,17 +406,24 @@ impl<A: Addr> Table<A> {
         let ht = self.ht.get();
         // Twice at most: a writer on another CPU may insert or remove the
         // same flow between our lookup and our change.
-        for _ in 0..2 {
-            // SAFETY: in the caller's RCU read-side section.
-            if let Some(old) = unsafe { self.find(&key) } {
-                // SAFETY: found in the caller's RCU read-side section, so
-                // live until it ends.
-                let entry = unsafe { &*old };
-                if entry.real == real && !expired(entry.expires.load(Relaxed), now) {
-                    entry.expires.store(expires, Relaxed);
-                    return Ok(Stored::Refreshed);
-                }
-                let new = new_entry()?;
+        for round in 0..2 {
+            if round > 0 {
+                // SAFETY: in the caller's RCU read-side section.
+                found = unsafe { self.find(&key) };
+            }
+            if let Some(old) = found {
+                let Ok(new) = new_entry() else {
+                    // SAFETY: `old` is live (caller's section); removing
+                    // fails, changing nothing, if another writer did first.
+                    if unsafe { A::RHT_REMOVE(ht, &raw mut (*old).node) } == 0 {
+                        // SAFETY: just unlinked, and live.
+                        unsafe { Self::retire(old) };
+                        // INVARIANT: one entry fewer, and its unit back.
+                        self.len.fetch_sub(1, Relaxed);
+                        self.budget.give(1);
+                    }
+                    return Err(ESTALE);
+                };
                 // SAFETY: `old` is in the table, `new` is ours and complete;
                 // the swap publishes `new` whole.
                 if unsafe { A::RHT_REPLACE(ht, &raw mut (*old).node, &raw mut (*new).node) } == 0 {

@@ -15,6 +15,10 @@ cd "$(dirname "$0")/.."
 
 floor_ko=$1 module_ko=$2
 N=${UOA_BENCH_PACKETS:-20000}
+# New flows per run at each size: three runs on top of 1,000,000 mappings
+# stay under the default cap (uoa_map_max=1048576), which the module is
+# measured with.
+NEW=${UOA_BENCH_NEW_FLOWS:-10000}
 SIZES=${UOA_BENCH_SIZES:-1000 100000 1000000}
 
 # per_packet NS ARGS...: instructions per datagram of uoa_lb ARGS -n N:
@@ -57,13 +61,19 @@ cases() {
 	remove_namespaces
 }
 
-cases none
-insmod "$floor_ko"
-cases floor
-rmmod uoa
-# Room for the largest table and the new flows measured on top of it.
-insmod "$module_ko" uoa_map_max=4000000
-cases uoa
+# The three modes in turn, three rounds: each figure is its least over the
+# rounds, so that a slow moment of the guest (a timer, a worker) weighs on
+# no mode more than another. The module as users load it: default
+# parameters.
+for round in 1 2 3; do
+	cases none
+	insmod "$floor_ko"
+	cases floor
+	rmmod uoa
+	insmod "$module_ko"
+	cases uoa
+	[ $round -eq 3 ] || rmmod uoa
+done | awk '!($1 in m) || $2 < m[$1] { m[$1] = $2 } END { for (k in m) print k, m[k] }' | sort
 
 # at_size SIZE: lookups, new flows (one opp packet each) and kernel memory
 # per mapping, with the module's table filled by SIZE real packets.
@@ -81,11 +91,13 @@ at_size() {
 	echo "uoa.size_$size.lookup $(per_lookup 10.1.0.1 500 '*' 6000)"
 	# New flows: a fresh source range for each of the runs.
 	for r in 1 2 3; do
-		n=$(in_ns uoa-lb "$LB" -P -m opp -c 192.0.2.4:4000 -s "10.20$r.0.1:1" -d "$RS_IP:6000" -I -n "$N" |
+		n=$(in_ns uoa-lb "$LB" -P -m opp -c 192.0.2.4:4000 -s "10.20$r.0.1:1" -d "$RS_IP:6000" -I -n "$NEW" |
 			awk '/^elapsed_ns/ {print $2}')
 		[ -n "$best" ] && [ "$best" -le "$n" ] || best=$n
 	done
-	echo "uoa.size_$size.new_flow $((best / N))"
+	echo "uoa.size_$size.new_flow $((best / NEW))"
+	# Zero unless some new flows met the cap (and cost less than an insert).
+	echo "uoa.size_$size.map_full $(extra uoa-rs map_full)"
 	remove_namespaces
 }
 

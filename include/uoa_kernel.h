@@ -49,12 +49,12 @@ struct uoa_key6 {
 	u16 sport;
 	u16 dport;
 };
-int uoa_rht_init4(struct rhashtable *ht, u16 nelem_hint);
+int uoa_rht_init4(struct rhashtable *ht, u16 nelem_hint, unsigned int max_size);
 void *uoa_rht_lookup4(struct rhashtable *ht, const void *key);
 void *uoa_rht_insert4(struct rhashtable *ht, struct rhash_head *obj);
 int uoa_rht_replace4(struct rhashtable *ht, struct rhash_head *old, struct rhash_head *new);
 int uoa_rht_remove4(struct rhashtable *ht, struct rhash_head *obj);
-int uoa_rht_init6(struct rhashtable *ht, u16 nelem_hint);
+int uoa_rht_init6(struct rhashtable *ht, u16 nelem_hint, unsigned int max_size);
 void *uoa_rht_lookup6(struct rhashtable *ht, const void *key);
 void *uoa_rht_insert6(struct rhashtable *ht, struct rhash_head *obj);
 int uoa_rht_replace6(struct rhashtable *ht, struct rhash_head *old, struct rhash_head *new);
