@@ -55,6 +55,11 @@ use kernel::{
 
 use crate::{uoa_bindings as b, uoa_parse::RealAddr, uoa_rcu::RcuSection};
 
+/// Test builds only: non-zero makes the next entry allocation fail, as
+/// `failslab` would on a real kernel.
+#[cfg(uoa_kunit)]
+pub(crate) static FAIL_NEXT_ALLOC: Atomic<i32> = Atomic::new(0);
+
 /// Jiffies, in the kernel's width.
 pub(crate) type Jiffies = kernel::time::Jiffies;
 
@@ -290,7 +295,7 @@ impl<A: Addr> Table<A> {
         // No more buckets than the cap on mappings, rounded up to a power
         // of two: at the cap, chains average one entry at most, and the
         // bucket array costs 8 bytes per mapping or less.
-        let max_buckets = u32::try_from(budget.max().next_power_of_two()).unwrap_or(1 << 31);
+        let max_buckets = budget.max().clamp(1, 1 << 31).next_power_of_two() as u32;
         try_pin_init!(Self {
             ht <- Opaque::try_ffi_init(|slot| {
                 // SAFETY: `slot` is ours to initialise; the wrapper
@@ -391,6 +396,10 @@ impl<A: Addr> Table<A> {
         mut found: Option<*mut Entry<A>>,
     ) -> Result<Stored> {
         let new_entry = || {
+            #[cfg(uoa_kunit)]
+            if FAIL_NEXT_ALLOC.xchg(0, Relaxed) != 0 {
+                return Err(kernel::alloc::AllocError);
+            }
             KBox::new(
                 Entry {
                     node: b::rhash_head::default(),

@@ -148,9 +148,12 @@ mod parse {
 mod table {
     use crate::{
         uoa_parse::RealAddr,
-        uoa_table::{entry_slab_size, Budget, FlowKey, Stored, Table},
+        uoa_table::{entry_slab_size, Budget, FlowKey, Stored, Table, FAIL_NEXT_ALLOC},
     };
-    use kernel::{prelude::*, sync::Arc};
+    use kernel::{
+        prelude::*,
+        sync::{atomic::Relaxed, Arc},
+    };
 
     /// Room for as many mappings as a test makes.
     fn unlimited() -> Result<Arc<Budget>> {
@@ -180,6 +183,30 @@ mod table {
         assert_eq!(t.lookup(&key(4001, RS), 150, 250), None);
         assert_eq!(t.lookup(&key(4000, [10, 0, 1, 3]), 150, 250), None);
         assert_eq!(t.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn replace_without_memory_removes_the_old_client() -> Result {
+        let budget = unlimited()?;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(4, budget.clone()), GFP_KERNEL)?;
+        let newer = RealAddr::V4 {
+            addr: [192, 0, 2, 2],
+            port: 2222,
+        };
+        t.insert(key(4000, RS), CLIENT, 100, 200)?;
+        FAIL_NEXT_ALLOC.store(1, Relaxed);
+        assert_eq!(t.insert(key(4000, RS), newer, 110, 210), Err(ESTALE));
+        // No answer rather than the client the flow no longer has.
+        assert_eq!(t.lookup(&key(4000, RS), 120, 220), None);
+        assert_eq!((t.len(), budget.used()), (0, 0));
+        // The next UOA of the flow stores the new client.
+        assert_eq!(t.insert(key(4000, RS), newer, 130, 230)?, Stored::New);
+        assert_eq!(t.lookup(&key(4000, RS), 140, 240), Some(newer));
+        // Without memory for a new flow, nothing else changes.
+        FAIL_NEXT_ALLOC.store(1, Relaxed);
+        assert_eq!(t.insert(key(4001, RS), CLIENT, 150, 250), Err(ENOMEM));
+        assert_eq!((t.len(), budget.used()), (1, 1));
         Ok(())
     }
 
@@ -451,13 +478,13 @@ mod datapath {
     use crate::{
         uoa_bindings as b,
         uoa_datapath::UoaNet,
-        uoa_netfilter::Chain,
+        uoa_netfilter::{Chain, Verdict},
         uoa_parse::{ipv4_header_checksum, RealAddr, IPOPT_UOA},
         uoa_stats::Stat,
-        uoa_table::{jiffies, FlowKey},
+        uoa_table::{jiffies, FlowKey, FAIL_NEXT_ALLOC},
         uoa_test_skb::*,
     };
-    use kernel::{bindings, prelude::*};
+    use kernel::{bindings, prelude::*, sync::atomic::Relaxed};
 
     fn lookup4(uoa: &UoaNet, sport: u16) -> Option<RealAddr> {
         let now = jiffies();
@@ -560,13 +587,44 @@ mod datapath {
         .enumerate()
         {
             let bytes = ipv4(248, &[], opp, 4100 + i as u16);
+            // FORWARD: counted, and passed on unchanged to the namespace
+            // that receives it.
             let mut pkt = TestSkb::new(&bytes, 20)?;
-            pkt.through(&uoa, Chain::LocalIn);
-            assert_eq!(&pkt.bytes()[..], &bytes[..]); // unchanged
-            assert_eq!(uoa.stats.read(Stat::UoaMalformed), i as u64 + 1);
+            assert_eq!(pkt.through(&uoa, Chain::Forward), Verdict::Accept);
+            assert_eq!(&pkt.bytes()[..], &bytes[..]);
+            // LOCAL_IN: counted and dropped (no ICMP to its source).
+            let mut pkt = TestSkb::new(&bytes, 20)?;
+            assert_eq!(pkt.through(&uoa, Chain::LocalIn), Verdict::Drop);
+            assert_eq!(&pkt.bytes()[..], &bytes[..]);
+            assert_eq!(uoa.stats.read(Stat::UoaMalformed), 2 * i as u64 + 2);
+            assert_eq!(uoa.stats.read(Stat::OppDropped), i as u64 + 1);
         }
         assert_eq!(uoa.v4.len(), 0);
         assert_eq!(uoa.stats.read(Stat::UoaSaved), 0);
+        // A malformed IPv4 option is counted, and the packet delivered.
+        let bad_option = ipv4(17, &[IPOPT_UOA, 12, 0, 1, 1, 2, 3, 4], &[], 4200);
+        let mut pkt = TestSkb::new(&bad_option, 28)?;
+        assert_eq!(pkt.through(&uoa, Chain::LocalIn), Verdict::Accept);
+        assert_eq!(uoa.stats.read(Stat::OppDropped), 6);
+        Ok(())
+    }
+
+    #[test]
+    fn new_client_without_memory_removes_the_old_one() -> Result {
+        let uoa = net()?;
+        let mut first = TestSkb::new(&ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4300), 20)?;
+        first.through(&uoa, Chain::LocalIn);
+        assert!(lookup4(&uoa, 4300).is_some());
+        FAIL_NEXT_ALLOC.store(1, Relaxed);
+        let mut second = TestSkb::new(&ipv4(248, &[], &opp_v1([192, 0, 2, 10], 999), 4300), 20)?;
+        // Still delivered as plain UDP; the flow's mapping is gone.
+        assert_eq!(second.through(&uoa, Chain::LocalIn), Verdict::Accept);
+        assert_eq!(&second.bytes()[..], &ipv4(17, &[], &[], 4300)[..]);
+        assert_eq!(lookup4(&uoa, 4300), None);
+        assert_eq!(
+            (uoa.stats.read(Stat::StaleRemoved), uoa.stats.read(Stat::InsertFailed)),
+            (1, 1)
+        );
         Ok(())
     }
 

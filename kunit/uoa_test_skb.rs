@@ -10,7 +10,7 @@
 use crate::{
     uoa_bindings as b,
     uoa_datapath::UoaNet,
-    uoa_netfilter::{Chain, HookCall, PacketHandler},
+    uoa_netfilter::{Chain, HookCall, PacketHandler, Verdict},
     uoa_parse::{ipv4_header_checksum, IPOPT_UOA},
     uoa_rcu::RcuSection,
     uoa_skb::{Skb, LINEAR_MIN},
@@ -94,7 +94,7 @@ impl TestSkb {
     /// Runs the packet through `uoa`'s hook of its family (the IP version
     /// in its first byte) in `chain`, inside an RCU read-side section as
     /// netfilter runs hooks.
-    pub(crate) fn through(&mut self, uoa: &UoaNet, chain: Chain) {
+    pub(crate) fn through(&mut self, uoa: &UoaNet, chain: Chain) -> Verdict {
         let guard = kernel::sync::rcu::read_lock();
         let call = HookCall {
             chain,
@@ -102,9 +102,9 @@ impl TestSkb {
         };
         let skb = self.skb();
         if skb.network_prefix::<1>()[0] >> 4 == 6 {
-            uoa.ipv6(skb, call);
+            uoa.ipv6(skb, call)
         } else {
-            uoa.ipv4(skb, call);
+            uoa.ipv4(skb, call)
         }
     }
 

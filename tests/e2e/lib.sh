@@ -82,6 +82,14 @@ udp_noports() {
 	in_ns "$1" awk '/^Udp:/ && $2 ~ /^[0-9]+$/ {print $3; exit}' /proc/net/snmp
 }
 
+# snmp NS GROUP FIELD: a counter of NS's /proc/net/snmp, by name (for
+# example Ip InUnknownProtos).
+snmp() {
+	in_ns "$1" awk -v g="$2:" -v f="$3" '
+		$1 == g && !n { for (i = 2; i <= NF; i++) col[$i] = i; n = 1; next }
+		$1 == g && n { print $col[f]; exit }' /proc/net/snmp
+}
+
 # expect_stat WHAT NS COLUMN WANT: waits up to 3 s for the counter to reach
 # WANT (packets may wait for neighbour discovery), then compares.
 expect_stat() {

@@ -226,6 +226,10 @@ test_malformed_packets() {
 		1 -m opp -T 34
 	CASES
 	expect_eq "nothing stored" "$(extra uoa-rs mappings_ipv4)" 0
+	# The malformed opp packets were dropped: none reached the IP layer as
+	# protocol 248, which would have answered its source with an ICMP error.
+	expect_eq "opp dropped" "$(extra uoa-rs opp_dropped)" 12
+	expect_eq "unknown protocol at the IP layer" "$(snmp uoa-rs Ip InUnknownProtos)" 0
 	expect_eq "Saved" "$(stat uoa-rs 6)" 0
 	expect_eq "Got" "$(stat uoa-rs 4)" 0
 	local out
