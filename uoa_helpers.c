@@ -13,6 +13,7 @@ MODULE_VERSION(UOA_VERSION);
 
 void *uoa_net_generic(const struct net *net, unsigned int id) { return net_generic(net, id); }
 struct net *uoa_sock_net(const struct sock *sk) { return sock_net(sk); }
+bool uoa_sock_is_udp(const struct sock *sk) { return sk->sk_type == SOCK_DGRAM && sk->sk_protocol == IPPROTO_UDP; }
 u64 __percpu *uoa_alloc_counters(unsigned int n) { return __alloc_percpu(n * sizeof(u64), __alignof__(u64)); }
 void uoa_this_cpu_inc(u64 __percpu *counters, unsigned int idx) { this_cpu_inc(counters[idx]); }
 u64 uoa_per_cpu_read(u64 __percpu *counters, int cpu, unsigned int idx) { return READ_ONCE(per_cpu_ptr(counters, cpu)[idx]); }

@@ -88,34 +88,48 @@ impl HookPoint {
     }
 }
 
-/// Hooks registered in one network namespace; unregistered on drop.
+/// Hooks registered in one network namespace.
+///
+/// Unregistering does not end netfilter's use of the ops and the handler at
+/// once: hooks already running on other CPUs, and RCU readers of the hook
+/// lists such as nfnetlink's hook dump (`nft list hooks`), may read them
+/// until an RCU grace period has passed. [`unregister`](Self::unregister)
+/// therefore hands them over as [`RetiredHooks`], to be freed after one;
+/// dropping a registration unregisters and waits for one itself.
 ///
 /// # Invariants
 ///
 /// `ops` are registered in `net` with `priv` pointing at `*handler`; `net`
 /// outlives `self` (the owner drops `self` in the namespace's exit).
 pub(crate) struct HookRegistration<T: PacketHandler> {
+    hooks: RetiredHooks<T>,
+}
+
+/// Hooks unregistered from netfilter, whose ops and handler may still be
+/// read until an RCU grace period has passed since. Dropping waits for one
+/// (`synchronize_rcu`); [`free_after_grace_period`](Self::free_after_grace_period)
+/// frees at once when the caller knows one has passed.
+pub(crate) struct RetiredHooks<T: PacketHandler> {
     net: *mut bindings::net,
     ops: KVec<b::nf_hook_ops>,
-    /// Keeps the handler `priv` points at alive while registered.
-    _handler: Arc<T>,
+    /// What `priv` points at.
+    handler: Arc<T>,
 }
 
 // SAFETY: the raw pointers are only used to unregister, which is allowed
 // from any thread; `T` is `Send + Sync`.
-unsafe impl<T: PacketHandler> Send for HookRegistration<T> {}
-// SAFETY: `&HookRegistration` gives no access to anything.
-unsafe impl<T: PacketHandler> Sync for HookRegistration<T> {}
+unsafe impl<T: PacketHandler> Send for RetiredHooks<T> {}
+// SAFETY: `&RetiredHooks` gives no access to anything.
+unsafe impl<T: PacketHandler> Sync for RetiredHooks<T> {}
 
 impl<T: PacketHandler> HookRegistration<T> {
-    /// Registers `points` in `net`; every packet there goes to `handler`.
+    /// Registers `points` in `net`; every packet there goes to `handler`,
+    /// which the registration keeps alive until a grace period after it is
+    /// unregistered.
     ///
     /// # Safety
     ///
-    /// `net` is a live namespace that outlives the returned value. The
-    /// caller keeps `handler` alive (another `Arc`) until an RCU grace
-    /// period has passed after the returned value is dropped: hooks already
-    /// running on other CPUs may still use it until then.
+    /// `net` is a live namespace that outlives the returned value.
     pub(crate) unsafe fn new(
         net: *mut bindings::net,
         points: &[HookPoint],
@@ -147,24 +161,69 @@ impl<T: PacketHandler> HookRegistration<T> {
             )?;
         }
         // SAFETY: `net` is live (caller); `ops` is a heap array that stays
-        // put until `drop` unregisters it (no push after this point).
+        // put until it is freed, a grace period after unregistering (no
+        // push after this point).
         to_result(unsafe { b::nf_register_net_hooks(net, ops.as_ptr(), ops.len() as u32) })?;
         // INVARIANT: registered just now with `priv` = `handler`.
         Ok(Self {
-            net,
-            ops,
-            _handler: handler,
+            hooks: RetiredHooks { net, ops, handler },
         })
+    }
+
+    /// Unregisters the hooks: no new packet reaches the handler. What
+    /// readers in flight may still use comes back, to be freed after a
+    /// grace period.
+    pub(crate) fn unregister(self) -> RetiredHooks<T> {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is not used again, nor dropped; `hooks` is moved
+        // out once.
+        let hooks = unsafe { core::ptr::read(&this.hooks) };
+        // SAFETY: registered in `hooks.net` (invariant), which is live.
+        unsafe {
+            b::nf_unregister_net_hooks(hooks.net, hooks.ops.as_ptr(), hooks.ops.len() as u32)
+        };
+        hooks
     }
 }
 
 impl<T: PacketHandler> Drop for HookRegistration<T> {
     fn drop(&mut self) {
-        // SAFETY: registered in `self.net` (invariant), which is still live.
-        // Netfilter keeps `ops` and `priv` readable for hooks in flight
-        // until its own RCU callback; the handler outlives them by the
-        // contract of `new`.
-        unsafe { b::nf_unregister_net_hooks(self.net, self.ops.as_ptr(), self.ops.len() as u32) };
+        // SAFETY: registered in `self.hooks.net` (invariant), which is
+        // live. The `RetiredHooks` dropped next waits for the grace period
+        // before freeing the ops and the handler.
+        unsafe {
+            b::nf_unregister_net_hooks(
+                self.hooks.net,
+                self.hooks.ops.as_ptr(),
+                self.hooks.ops.len() as u32,
+            )
+        };
+    }
+}
+
+impl<T: PacketHandler> RetiredHooks<T> {
+    /// Frees the ops and drops the handler reference without waiting.
+    ///
+    /// # Safety
+    ///
+    /// An RCU grace period has passed since the hooks were unregistered
+    /// (as between a namespace's `pre_exit` and its `exit`).
+    pub(crate) unsafe fn free_after_grace_period(self) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: moved out once each, `this` is not used or dropped again;
+        // no reader is left (caller), so they may go now.
+        unsafe {
+            drop(core::ptr::read(&this.ops));
+            drop(core::ptr::read(&this.handler));
+        }
+    }
+}
+
+impl<T: PacketHandler> Drop for RetiredHooks<T> {
+    fn drop(&mut self) {
+        // Readers of the unregistered ops may remain until a grace period
+        // has passed; `ops` and `handler` are freed after this.
+        kernel::sync::rcu::synchronize_rcu();
     }
 }
 
@@ -179,9 +238,9 @@ unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8, const FORWA
     skb: *mut bindings::sk_buff,
     _state: *const b::nf_hook_state,
 ) -> c_uint {
-    // SAFETY: `priv_` is the handler of a registration: it lives until an
-    // RCU grace period after unregistering (contract of `new`), and
-    // netfilter runs hooks inside an RCU read-side section.
+    // SAFETY: `priv_` is the handler of a registration, which keeps it
+    // until an RCU grace period after unregistering, and netfilter runs
+    // hooks inside an RCU read-side section.
     let handler = unsafe { &*priv_.cast::<T>() };
     // The benchmark's floor (`make FLOOR=1`): a hook that does nothing.
     if cfg!(uoa_floor) {
@@ -215,10 +274,31 @@ pub(crate) trait SockoptGet {
     /// Option numbers `[MIN, MAX)`.
     const RANGE: core::ops::Range<i32>;
 
-    /// Answers option `optval` for a socket of namespace `net`: `user` is
-    /// the caller's buffer of `*len` bytes (check it before use); set
-    /// `*len` to what was written.
-    fn get(net: *mut bindings::net, optval: i32, user: UserPtr, len: &mut i32) -> Result;
+    /// Answers option `optval` for socket `sock`: `user` is the caller's
+    /// buffer of `*len` bytes (check it before use); set `*len` to what
+    /// was written.
+    fn get(sock: &SockRef, optval: i32, user: UserPtr, len: &mut i32) -> Result;
+}
+
+/// The socket a `getsockopt` is made on, for the call.
+///
+/// # Invariants
+///
+/// The pointer is a socket live for the call.
+pub(crate) struct SockRef(*mut bindings::sock);
+
+impl SockRef {
+    /// Its network namespace, live while the socket is.
+    pub(crate) fn net(&self) -> *mut bindings::net {
+        // SAFETY: the socket is live (invariant).
+        unsafe { b::uoa_sock_net(self.0) }
+    }
+
+    /// Whether it is a UDP socket (IPv4 or IPv6).
+    pub(crate) fn is_udp(&self) -> bool {
+        // SAFETY: the socket is live (invariant).
+        unsafe { b::uoa_sock_is_udp(self.0) }
+    }
 }
 
 /// The registered `nf_sockopt_ops`; unregistered on drop.
@@ -280,11 +360,10 @@ unsafe extern "C" fn sockopt_get_trampoline<T: SockoptGet>(
     len: *mut c_int,
 ) -> c_int {
     from_result(|| {
-        // SAFETY: `sk` is live for the call (netfilter's contract).
-        let net = unsafe { b::uoa_sock_net(sk) };
         // SAFETY: `len` points at the caller's length for the call.
         let len = unsafe { &mut *len };
-        T::get(net, optval, UserPtr::from_ptr(user), len)?;
+        // INVARIANT: `sk` is live for the call (netfilter's contract).
+        T::get(&SockRef(sk), optval, UserPtr::from_ptr(user), len)?;
         Ok(0)
     })
 }

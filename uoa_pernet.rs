@@ -122,6 +122,10 @@ unsafe extern "C" fn net_exit(net: *mut bindings::net) {
     let state = unsafe { core::ptr::replace(slot, core::ptr::null_mut()) };
     if !state.is_null() {
         // SAFETY: the pointer came from `KBox::into_raw` in `net_init`.
-        drop(unsafe { KBox::from_raw(state) });
+        let mut state = unsafe { KBox::from_raw(state) };
+        // SAFETY: `pre_exit` stopped the hooks, and the namespace code let
+        // a grace period pass before calling `exit`.
+        unsafe { state.free_stopped_hooks() };
+        drop(state);
     }
 }

@@ -52,7 +52,9 @@ mod uoa_bench;
 
 use uoa_bindings as b;
 use uoa_datapath::UoaNet;
-use uoa_netfilter::{HookPoint, HookRegistration, SockoptGet, SockoptRegistration};
+use uoa_netfilter::{
+    HookPoint, HookRegistration, RetiredHooks, SockRef, SockoptGet, SockoptRegistration,
+};
 use uoa_parse::{
     array_at, decode_lookup, encode_real, put_at, ANSWER_LEN, PARAM_MAP_LEN, QUERY_LEN,
 };
@@ -322,7 +324,8 @@ impl ProcShow for ExtraStatsFile {
 /// in the namespace's `pre_exit`; the rest after the grace period that
 /// follows, in order: files, sweeper, tables.
 pub(crate) struct NetState {
-    hooks: Option<HookRegistration<UoaNet>>,
+    /// First, so that dropping the state stops packets before the rest.
+    hooks: Hooks,
     _stats_file: ProcEntry<StatsFile>,
     _percpu_file: ProcEntry<PercpuStatsFile>,
     _extra_file: ProcEntry<ExtraStatsFile>,
@@ -378,7 +381,7 @@ impl NetState {
         let sweeper = PeriodicWork::start(uoa.clone(), config.sweep_period())?;
         let mut state = KBox::new(
             Self {
-                hooks: None,
+                hooks: Hooks::None,
                 _stats_file: stats_file,
                 _percpu_file: percpu_file,
                 _extra_file: extra_file,
@@ -388,29 +391,45 @@ impl NetState {
             GFP_KERNEL,
         )?;
         // Last, so that nothing can fail once packets arrive.
-        // SAFETY: `net` outlives this state (caller); `state.uoa` keeps the
-        // handler alive until after the grace period that follows
-        // `stop_hooks` (the namespace's `pre_exit`), or `drop` waits.
-        state.hooks =
-            Some(unsafe { HookRegistration::new(net, config.hook_points(), state.uoa.clone()) }?);
+        // SAFETY: `net` outlives this state (caller), which owns the
+        // registration.
+        let hooks = unsafe { HookRegistration::new(net, config.hook_points(), state.uoa.clone()) }?;
+        state.hooks = Hooks::Registered(hooks);
         Ok(state)
     }
 
-    /// Unregisters the hooks; the namespace code then waits for a grace
-    /// period before the state is dropped.
+    /// Unregisters the hooks (the namespace's `pre_exit`). Hooks in flight
+    /// and netfilter's RCU readers may still use the ops until the grace
+    /// period the namespace code lets pass before `exit`.
     pub(crate) fn stop_hooks(&mut self) {
-        self.hooks = None;
+        if let Hooks::Registered(r) = core::mem::replace(&mut self.hooks, Hooks::None) {
+            self.hooks = Hooks::Retired(r.unregister());
+        }
+    }
+
+    /// Frees what `stop_hooks` kept for readers (the namespace's `exit`).
+    /// Without it, dropping the state waits for a grace period itself.
+    ///
+    /// # Safety
+    ///
+    /// An RCU grace period has passed since `stop_hooks`.
+    pub(crate) unsafe fn free_stopped_hooks(&mut self) {
+        if let Hooks::Retired(r) = core::mem::replace(&mut self.hooks, Hooks::None) {
+            // SAFETY: a grace period has passed since they were
+            // unregistered (caller).
+            unsafe { r.free_after_grace_period() };
+        }
     }
 }
 
-impl Drop for NetState {
-    fn drop(&mut self) {
-        // Normally `stop_hooks` ran in `pre_exit`; if not, unregister now
-        // and wait out hooks still running before `uoa` goes.
-        if self.hooks.take().is_some() {
-            kernel::sync::rcu::synchronize_rcu();
-        }
-    }
+/// The hooks of a namespace through its life.
+enum Hooks {
+    /// Not registered yet (or freed).
+    None,
+    /// Packets reach the module.
+    Registered(HookRegistration<UoaNet>),
+    /// Unregistered in `pre_exit`, freed in `exit`.
+    Retired(RetiredHooks<UoaNet>),
 }
 
 /// The `UOA_SO_GET_LOOKUP` socket option.
@@ -427,14 +446,23 @@ const _: () = assert!(LOOKUP_IN % 8 == 0 && LOOKUP_OUT % 8 == 0);
 impl SockoptGet for Lookup {
     const RANGE: core::ops::Range<i32> = UOA_SO_GET_LOOKUP..UOA_SO_GET_LOOKUP + 1;
 
-    fn get(net: *mut bindings::net, optval: i32, user: UserPtr, len: &mut i32) -> Result {
-        // SAFETY: the caller's socket holds `net`.
-        let state = unsafe { uoa_pernet::state(net) }.ok_or(ENOENT)?;
+    fn get(sock: &SockRef, optval: i32, user: UserPtr, len: &mut i32) -> Result {
+        // SAFETY: the caller's socket holds its namespace.
+        let state = unsafe { uoa_pernet::state(sock.net()) }.ok_or(ENOENT)?;
         let stats = &state.uoa.stats;
+        // A length too short is refused; a longer one is answered with the
+        // struct's size (a negative one never gets here: the IP layer
+        // refuses it).
         if optval != UOA_SO_GET_LOOKUP || usize::try_from(*len).map_or(true, |l| l < PARAM_MAP_LEN)
         {
             stats.inc(Stat::LookupInvalid);
             return Err(EINVAL);
+        }
+        // Mappings are of UDP flows: a TCP (or raw) socket's flow with the
+        // same addresses is another flow, whose client is not known.
+        if !sock.is_udp() {
+            stats.inc(Stat::LookupInvalid);
+            return Err(EOPNOTSUPP);
         }
         // The application sees the same bytes as if the whole struct went
         // both ways, as in DPVS, for fewer bytes copied: in, the input half

@@ -24,6 +24,7 @@
 
 void *uoa_net_generic(const struct net *net, unsigned int id);
 struct net *uoa_sock_net(const struct sock *sk);
+bool uoa_sock_is_udp(const struct sock *sk);
 u64 __percpu *uoa_alloc_counters(unsigned int n);
 void uoa_this_cpu_inc(u64 __percpu *counters, unsigned int idx);
 u64 uoa_per_cpu_read(u64 __percpu *counters, int cpu, unsigned int idx);

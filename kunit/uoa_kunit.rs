@@ -479,7 +479,7 @@ mod datapath {
         uoa_bindings as b,
         uoa_datapath::UoaNet,
         uoa_netfilter::{Chain, Verdict},
-        uoa_parse::{ipv4_header_checksum, RealAddr, IPOPT_UOA},
+        uoa_parse::{ipv4_header_checksum, LookupQuery, RealAddr, IPOPT_UOA},
         uoa_stats::Stat,
         uoa_table::{jiffies, FlowKey, FAIL_NEXT_ALLOC},
         uoa_test_skb::*,
@@ -610,6 +610,72 @@ mod datapath {
     }
 
     #[test]
+    fn lookups_with_a_wildcard_or_mapped_address() -> Result {
+        let uoa = net()?;
+        let now = jiffies();
+        let v6 = |last: u8| {
+            let mut a = [0u8; 16];
+            a[0] = 0x20;
+            a[1] = 0x01;
+            a[15] = last;
+            a
+        };
+        let client = RealAddr::V6 {
+            addr: v6(99),
+            port: 443,
+        };
+        let flow = FlowKey {
+            saddr: v6(1),
+            daddr: v6(2),
+            sport: 4000,
+            dport: 53,
+        };
+        uoa.v6.insert(flow, client, now, now + 100)?;
+        let q6 = |daddr: [u8; 16]| LookupQuery::V6 {
+            saddr: v6(1),
+            daddr,
+            sport: 4000,
+            dport: 53,
+        };
+        // IPv6, exact and wildcard (all-zero) local address; another local
+        // address is another flow.
+        assert_eq!(uoa.lookup(&q6(v6(2))), Some(client));
+        assert_eq!(uoa.lookup(&q6([0; 16])), Some(client));
+        assert_eq!(uoa.lookup(&q6(v6(3))), None);
+        // A dual-stack socket asks for IPv4 flows as ::ffff:a.b.c.d, with
+        // the local address mapped too, or the wildcard.
+        uoa.v4.insert(
+            FlowKey {
+                saddr: LB,
+                daddr: RS,
+                sport: 4001,
+                dport: 53,
+            },
+            client,
+            now,
+            now + 100,
+        )?;
+        let mapped = |a: [u8; 4]| {
+            let mut m = [0u8; 16];
+            m[10] = 0xff;
+            m[11] = 0xff;
+            m[12..].copy_from_slice(&a);
+            m
+        };
+        let q4 = |daddr: [u8; 16]| LookupQuery::V6 {
+            saddr: mapped(LB),
+            daddr,
+            sport: 4001,
+            dport: 53,
+        };
+        assert_eq!(uoa.lookup(&q4(mapped(RS))), Some(client));
+        assert_eq!(uoa.lookup(&q4([0; 16])), Some(client));
+        // A mapped peer with a plain IPv6 local address: no such flow.
+        assert_eq!(uoa.lookup(&q4(v6(2))), None);
+        Ok(())
+    }
+
+    #[test]
     fn new_client_without_memory_removes_the_old_one() -> Result {
         let uoa = net()?;
         let mut first = TestSkb::new(&ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4300), 20)?;
@@ -622,7 +688,10 @@ mod datapath {
         assert_eq!(&second.bytes()[..], &ipv4(17, &[], &[], 4300)[..]);
         assert_eq!(lookup4(&uoa, 4300), None);
         assert_eq!(
-            (uoa.stats.read(Stat::StaleRemoved), uoa.stats.read(Stat::InsertFailed)),
+            (
+                uoa.stats.read(Stat::StaleRemoved),
+                uoa.stats.read(Stat::InsertFailed)
+            ),
             (1, 1)
         );
         Ok(())

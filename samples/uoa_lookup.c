@@ -4,11 +4,13 @@
  * way an application does (getsockopt UOA_SO_GET_LOOKUP on a UDP socket).
  * Works in the network namespace it runs in.
  *
- *   uoa_lookup [-6] [-l LEN] [-f] [-n N] SADDR SPORT DADDR DPORT
+ *   uoa_lookup [-6] [-t] [-a AF] [-l LEN] [-f] [-n N] SADDR SPORT DADDR DPORT
  *
  *   SADDR SPORT  the peer as the application sees it (the balancer)
  *   DADDR DPORT  the local address ("*": any) and port
  *   -6           ask through an AF_INET6 socket (default AF_INET)
+ *   -t           ask through a TCP socket (default UDP)
+ *   -a AF        put AF in the struct's af field (default: the address's)
  *   -l LEN       pass LEN as the option length (default 58)
  *   -n N         first N lookups more, timed: prints "elapsed_ns T" (benchmarks)
  *   -f           pass an invalid buffer pointer
@@ -48,6 +50,7 @@ static const char *errno_name(int e)
 	case EINVAL: return "EINVAL";
 	case EFAULT: return "EFAULT";
 	case ENOPROTOOPT: return "ENOPROTOOPT";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
 	default: return strerror(e);
 	}
 }
@@ -57,15 +60,17 @@ int main(int argc, char **argv)
 	struct uoa_param_map map;
 	union inet_addr saddr, daddr, real_addr;
 	socklen_t len = sizeof(map);
-	int family = AF_INET, bad_pointer = 0, repeat = 0, opt, fd, i;
+	int family = AF_INET, type = SOCK_DGRAM, af = -1, bad_pointer = 0, repeat = 0, opt, fd, i;
 	struct timespec t0, t1;
 	__u16 saf, daf;
 	char real[INET6_ADDRSTRLEN];
 
-	while ((opt = getopt(argc, argv, "6l:fn:")) != -1) {
+	while ((opt = getopt(argc, argv, "6ta:l:fn:")) != -1) {
 		switch (opt) {
 		case 'n': repeat = atoi(optarg); break;
 		case '6': family = AF_INET6; break;
+		case 't': type = SOCK_STREAM; break;
+		case 'a': af = atoi(optarg); break;
 		case 'l': len = (socklen_t)atoi(optarg); break;
 		case 'f': bad_pointer = 1; break;
 		default: goto usage;
@@ -79,7 +84,7 @@ int main(int argc, char **argv)
 	memset(&daddr, 0, sizeof(daddr));
 	if (parse_addr(argv[optind], &saddr, &saf) < 0)
 		goto usage;
-	map.af = saf;
+	map.af = af >= 0 ? (__u16)af : saf;
 	map.sport = htons((unsigned short)atoi(argv[optind + 1]));
 	if (strcmp(argv[optind + 2], "*") &&
 	    (parse_addr(argv[optind + 2], &daddr, &daf) < 0 || daf != saf))
@@ -88,7 +93,7 @@ int main(int argc, char **argv)
 	memcpy(&map.saddr, &saddr, sizeof(saddr));
 	memcpy(&map.daddr, &daddr, sizeof(daddr));
 
-	fd = socket(family, SOCK_DGRAM, 0);
+	fd = socket(family, type, 0);
 	if (fd < 0) {
 		perror("socket");
 		return 1;
@@ -119,6 +124,7 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: %s [-6] [-l LEN] [-f] [-n N] SADDR SPORT DADDR|'*' DPORT\n", argv[0]);
+	fprintf(stderr, "usage: %s [-6] [-t] [-a AF] [-l LEN] [-f] [-n N] SADDR SPORT DADDR|'*' DPORT\n",
+		argv[0]);
 	return 1;
 }

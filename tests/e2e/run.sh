@@ -65,7 +65,28 @@ test_lookup_bad_arguments() {
 	expect_eq "length 57" "$out" EINVAL
 	out=$("$LOOKUP" -f "$LB_IP" 4000 '*' 5000) && fail "bad pointer accepted"
 	expect_eq "bad pointer" "$out" EFAULT
-	expect_eq "Invalid column" "$(stat - 3)" 2
+	out=$("$LOOKUP" -a 99 "$LB_IP" 4000 '*' 5000) && fail "unknown af accepted"
+	expect_eq "unknown af" "$out" EINVAL
+	out=$("$LOOKUP" -t "$LB_IP" 4000 '*' 5000) && fail "TCP socket answered"
+	expect_eq "TCP socket" "$out" EOPNOTSUPP
+	expect_eq "Invalid column" "$(stat - 3)" 4
+	# A negative length is refused by the IP layer, before the module.
+	out=$("$LOOKUP" -l -1 "$LB_IP" 4000 '*' 5000) && fail "negative length accepted"
+	expect_eq "length -1" "$out" EINVAL
+	expect_eq "Invalid column, unchanged" "$(stat - 3)" 4
+	# A longer buffer is answered, with the struct's length: here a miss.
+	out=$("$LOOKUP" -l 4096 "$LB_IP" 4000 '*' 5000) && fail "lookup of nothing answered"
+	expect_eq "length 4096" "$out" ENOENT
+}
+
+test_lookup_long_buffer_answered() {
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.77:7777 -s "$LB_IP:4040" -d "$RS_IP:5000"
+	sleep 0.2
+	# uoa_lookup checks that the length comes back as 58.
+	expect_eq "length 4096" "$(in_ns uoa-rs "$LOOKUP" -l 4096 "$LB_IP" 4040 '*' 5000)" "192.0.2.77 7777"
+	expect_eq "length 58" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4040 '*' 5000)" "192.0.2.77 7777"
 }
 
 test_bad_parameters_refused() {
