@@ -24,9 +24,9 @@ use crate::{
     uoa_rcu::RcuSection,
     uoa_skb::{header_buf, Skb},
     uoa_stats::{Stat, Stats},
-    uoa_table::{jiffies, Addr, Budget, FlowKey, Jiffies, Table},
+    uoa_table::{jiffies, Addr, Budget, FlowKey, Jiffies, Stored, Table},
     uoa_trusted,
-    uoa_work::Periodic,
+    uoa_work::{Periodic, PeriodicWork},
     Config,
 };
 
@@ -83,6 +83,10 @@ struct Ipv6OppAt {
 /// What one namespace's hooks, lookups, sweeper and /proc files share.
 #[pin_data]
 pub(crate) struct UoaNet {
+    /// Removes expired mappings while there are mappings. First, so that
+    /// dropping cancels it before the tables go.
+    #[pin]
+    pub(crate) sweeper: PeriodicWork<UoaNet>,
     pub(crate) stats: Stats,
     #[pin]
     pub(crate) v4: Table<[u8; 4]>,
@@ -101,6 +105,7 @@ impl UoaNet {
     pub(crate) fn new(config: Config, table_bits: u32) -> Result<impl PinInit<Self, Error>> {
         let budget = Budget::new(config.map_max as usize)?;
         Ok(try_pin_init!(Self {
+            sweeper <- PeriodicWork::new(config.sweep_period()),
             stats: Stats::new()?,
             v4 <- Table::new(table_bits, budget.clone()),
             v6 <- Table::new(table_bits, budget.clone()),
@@ -132,7 +137,12 @@ impl UoaNet {
                 self.stats.inc(Stat::StaleRemoved);
             }
             Err(_) => self.stats.inc(Stat::InsertFailed),
-            Ok(_) => {
+            Ok(stored) => {
+                if stored == Stored::New {
+                    // The budget, which `has_work` reads, counted it with
+                    // a full barrier.
+                    self.sweeper.kick();
+                }
                 self.stats.inc(Stat::UoaSaved);
                 if self.debug && crate::net_ratelimit() {
                     pr_info!(
@@ -475,10 +485,17 @@ impl PacketHandler for UoaNet {
     }
 }
 
-impl Periodic for UoaNet {
+// SAFETY: the offset of `sweeper`, a `PeriodicWork<UoaNet>`.
+unsafe impl Periodic for UoaNet {
+    const WORK_OFFSET: usize = core::mem::offset_of!(UoaNet, sweeper);
+
     fn run(&self) {
         let now = jiffies();
         self.v4.sweep(now);
         self.v6.sweep(now);
+    }
+
+    fn has_work(&self) -> bool {
+        self.budget.used() > 0
     }
 }

@@ -62,7 +62,6 @@ use uoa_pernet::PernetRegistration;
 use uoa_proc::{ProcEntry, ProcShow};
 use uoa_stats::{possible_cpus, Stat};
 use uoa_table::entry_slab_size;
-use uoa_work::PeriodicWork;
 
 module! {
     type: UoaModule,
@@ -221,7 +220,7 @@ impl Config {
 
     /// How often expired mappings are swept: a quarter of their lifetime,
     /// 1 to 60 seconds; in jiffies.
-    fn sweep_period(&self) -> kernel::time::Jiffies {
+    pub(crate) fn sweep_period(&self) -> kernel::time::Jiffies {
         kernel::time::msecs_to_jiffies((self.map_timeout_secs / 4).clamp(1, 60) * 1000)
     }
 
@@ -329,7 +328,6 @@ pub(crate) struct NetState {
     _stats_file: ProcEntry<StatsFile>,
     _percpu_file: ProcEntry<PercpuStatsFile>,
     _extra_file: ProcEntry<ExtraStatsFile>,
-    _sweeper: Pin<KBox<PeriodicWork<UoaNet>>>,
     uoa: Arc<UoaNet>,
 }
 
@@ -378,14 +376,12 @@ impl NetState {
                 Arc::new(ExtraStatsFile(uoa.clone()), GFP_KERNEL)?,
             )
         }?;
-        let sweeper = PeriodicWork::start(uoa.clone(), config.sweep_period())?;
         let mut state = KBox::new(
             Self {
                 hooks: Hooks::None,
                 _stats_file: stats_file,
                 _percpu_file: percpu_file,
                 _extra_file: extra_file,
-                _sweeper: sweeper,
                 uoa,
             },
             GFP_KERNEL,

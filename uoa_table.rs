@@ -47,7 +47,7 @@ use kernel::{
     ffi::{c_int, c_void},
     prelude::*,
     sync::{
-        atomic::{Atomic, Relaxed},
+        atomic::{Atomic, Full, Relaxed},
         Arc,
     },
     types::Opaque,
@@ -202,7 +202,6 @@ impl Budget {
     }
 
     /// Mappings held (expired ones not yet removed included).
-    #[cfg(uoa_kunit)]
     pub(crate) fn used(&self) -> usize {
         self.used.load(Relaxed)
     }
@@ -213,14 +212,15 @@ impl Budget {
     }
 
     /// Takes room for one mapping; false at the cap. Exact under
-    /// concurrent writers.
+    /// concurrent writers, and a full barrier when it succeeds (the
+    /// sweeper's wake-up relies on it).
     fn take(&self) -> bool {
         let mut used = self.used.load(Relaxed);
         loop {
             if used >= self.max {
                 return false;
             }
-            match self.used.cmpxchg(used, used + 1, Relaxed) {
+            match self.used.cmpxchg(used, used + 1, Full) {
                 Ok(_) => return true,
                 Err(now) => used = now,
             }

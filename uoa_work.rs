@@ -1,54 +1,99 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Periodic work (a self-requeueing `delayed_work`) that is cancelled, and
-//! waited for, on drop: the table sweeper.
+//! Periodic work embedded in its owner: a `delayed_work` that runs every
+//! period while its owner has work, sleeps when it has none, and is kicked
+//! awake when work comes; cancelled, and waited for, on drop. The table
+//! sweeper: an idle namespace (no mapping) runs nothing.
+//!
+//! Sleeping and kicking meet on `idle` with full barriers on both sides:
+//! the run about to sleep sets it and then looks for work once more, a
+//! kick records work (before calling `kick`) and then clears it. Either the
+//! run sees the work, or the kick sees `idle` set and queues the work, so
+//! none is left without a sweeper.
 
-use kernel::{bindings, container_of, ffi::c_ulong, prelude::*, sync::Arc, types::Opaque};
+use core::marker::PhantomData;
+
+use kernel::{
+    bindings, container_of,
+    ffi::c_ulong,
+    prelude::*,
+    sync::atomic::{Atomic, Full, Relaxed},
+    types::Opaque,
+};
 
 use crate::uoa_bindings as b;
 
-/// What runs every period, in process context.
-pub(crate) trait Periodic: Send + Sync + 'static {
-    /// One run.
+/// The owner of a [`PeriodicWork`] field, and what it runs.
+///
+/// # Safety
+///
+/// `WORK_OFFSET` is the offset in `Self` of a field of type
+/// `PeriodicWork<Self>`.
+pub(crate) unsafe trait Periodic: Sync + Sized + 'static {
+    /// Where the `PeriodicWork<Self>` field is.
+    const WORK_OFFSET: usize;
+
+    /// One run, in process context.
     fn run(&self);
+
+    /// Whether there is work for another run. The work that makes this
+    /// true must be recorded with a full barrier (or before one) ahead of
+    /// the `kick` that announces it.
+    fn has_work(&self) -> bool;
 }
 
-/// `T::run` every `period` jiffies until dropped.
+/// `T::run` every `period` jiffies while `T::has_work`, asleep otherwise.
 ///
 /// # Invariants
 ///
 /// `work` is an initialised `delayed_work` whose function is
-/// `run_trampoline::<T>`; it is queued or running until `drop` cancels it.
+/// `run_trampoline::<T>`, inside a `T` at `T::WORK_OFFSET`; it is not
+/// queued while `idle` is 1 (but may be finishing a run).
 #[pin_data(PinnedDrop)]
 pub(crate) struct PeriodicWork<T: Periodic> {
     #[pin]
     work: Opaque<bindings::delayed_work>,
     period: c_ulong,
-    target: Arc<T>,
+    /// 1: asleep, the next kick queues a run.
+    idle: Atomic<i32>,
+    _owner: PhantomData<fn(&T)>,
 }
 
 // SAFETY: the work item is only handed to the workqueue API, which may be
-// used from any thread; `T` is `Send + Sync`.
+// used from any thread; the rest is atomics and plain data.
 unsafe impl<T: Periodic> Send for PeriodicWork<T> {}
-// SAFETY: `&PeriodicWork` gives access to `target` only, which is `Sync`.
+// SAFETY: as above; `&PeriodicWork` only kicks.
 unsafe impl<T: Periodic> Sync for PeriodicWork<T> {}
 
 impl<T: Periodic> PeriodicWork<T> {
-    /// Starts running `target` every `period` jiffies (at least 1).
-    pub(crate) fn start(target: Arc<T>, period: c_ulong) -> Result<Pin<KBox<Self>>> {
-        let period = period.max(1);
-        let this = KBox::pin_init(
-            pin_init!(Self {
-                // SAFETY: `INIT_DELAYED_WORK` initialises the memory it is given.
-                work <- Opaque::ffi_init(|p| unsafe { b::uoa_init_delayed_work(p, Some(run_trampoline::<T>)) }),
-                period,
-                target,
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: `work` is initialised and pinned; `drop` cancels it.
-        unsafe { b::uoa_queue_delayed_work(this.work.get(), period) };
-        Ok(this)
+    /// Work that runs every `period` jiffies (at least 1) once kicked;
+    /// asleep until then.
+    pub(crate) fn new(period: c_ulong) -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `INIT_DELAYED_WORK` initialises the memory it is given.
+            work <- Opaque::ffi_init(|p| unsafe { b::uoa_init_delayed_work(p, Some(run_trampoline::<T>)) }),
+            period: period.max(1),
+            idle: Atomic::new(1),
+            _owner: PhantomData,
+        })
+    }
+
+    /// Wakes the work if it sleeps: a run within a period. Any context;
+    /// cheap when awake (one load).
+    #[inline]
+    pub(crate) fn kick(&self) {
+        if self.idle.load(Relaxed) == 1 && self.idle.xchg(0, Full) == 1 {
+            // INVARIANT: `idle` is 0 now that it is queued.
+            // SAFETY: `work` is initialised and pinned (invariant); `drop`
+            // cancels it.
+            unsafe { b::uoa_queue_delayed_work(self.work.get(), self.period) };
+        }
+    }
+
+    /// Whether it sleeps.
+    #[cfg(uoa_kunit)]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle.load(Relaxed) == 1
     }
 }
 
@@ -70,8 +115,25 @@ unsafe extern "C" fn run_trampoline<T: Periodic>(work: *mut bindings::work_struc
     // SAFETY: `dwork` is the `work` field of a `PeriodicWork<T>` (invariant:
     // only such works use this function), alive until cancelled.
     let this = unsafe { &*container_of!(Opaque::cast_from(dwork), PeriodicWork<T>, work) };
-    this.target.run();
-    // SAFETY: requeueing from the work itself; `cancel_delayed_work_sync`
-    // in `drop` makes this fail once cancelling has begun.
-    unsafe { b::uoa_queue_delayed_work(this.work.get(), this.period) };
+    // SAFETY: that `PeriodicWork<T>` is the field at `T::WORK_OFFSET` of a
+    // live `T` (invariant and `Periodic` safety), which outlives the work:
+    // dropping the field cancels it first.
+    let owner = unsafe {
+        &*core::ptr::from_ref(this)
+            .cast::<u8>()
+            .sub(T::WORK_OFFSET)
+            .cast::<T>()
+    };
+    owner.run();
+    let again = owner.has_work() || {
+        // Going to sleep: unless work came meanwhile, in which case either
+        // its kick sees `idle` set (and queues), or this sees the work.
+        this.idle.xchg(1, Full);
+        owner.has_work() && this.idle.xchg(0, Full) == 1
+    };
+    if again {
+        // SAFETY: requeueing from the work itself; `cancel_delayed_work_sync`
+        // in `drop` makes this fail once cancelling has begun.
+        unsafe { b::uoa_queue_delayed_work(this.work.get(), this.period) };
+    }
 }

@@ -483,8 +483,13 @@ mod datapath {
         uoa_stats::Stat,
         uoa_table::{jiffies, FlowKey, FAIL_NEXT_ALLOC},
         uoa_test_skb::*,
+        Config, RawParams,
     };
-    use kernel::{bindings, prelude::*, sync::atomic::Relaxed};
+    use kernel::{
+        bindings,
+        prelude::*,
+        sync::{atomic::Relaxed, Arc},
+    };
 
     fn lookup4(uoa: &UoaNet, sport: u16) -> Option<RealAddr> {
         let now = jiffies();
@@ -672,6 +677,39 @@ mod datapath {
         assert_eq!(uoa.lookup(&q4([0; 16])), Some(client));
         // A mapped peer with a plain IPv6 local address: no such flow.
         assert_eq!(uoa.lookup(&q4(v6(2))), None);
+        Ok(())
+    }
+
+    #[test]
+    fn sweeper_sleeps_while_there_is_no_mapping() -> Result {
+        // Mappings live 1 s, and the sweeper runs every second while awake.
+        let config = Config::new(RawParams {
+            map_timeout: 1,
+            ..DEFAULT_PARAMS
+        })
+        .map_err(|_| EINVAL)?;
+        let uoa = Arc::pin_init(UoaNet::new(config, 4)?, GFP_KERNEL)?;
+        // A new namespace runs nothing; packets without a UOA change that
+        // not.
+        assert!(uoa.sweeper.is_idle());
+        TestSkb::new(&ipv4(17, &[], &[], 4400), 20)?.through(&uoa, Chain::LocalIn);
+        assert!(uoa.sweeper.is_idle());
+        // The first mapping wakes it.
+        let opp = |port| ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), port);
+        TestSkb::new(&opp(4400), 20)?.through(&uoa, Chain::LocalIn);
+        assert!(!uoa.sweeper.is_idle());
+        // Once it has swept the expired mapping, it sleeps again.
+        for _ in 0..50 {
+            if uoa.sweeper.is_idle() {
+                break;
+            }
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(100));
+        }
+        assert!(uoa.sweeper.is_idle());
+        assert_eq!(uoa.v4.len(), 0);
+        // And the next mapping wakes it again.
+        TestSkb::new(&opp(4401), 20)?.through(&uoa, Chain::LocalIn);
+        assert!(!uoa.sweeper.is_idle());
         Ok(())
     }
 
