@@ -214,6 +214,10 @@ impl UoaNet {
         if ip.fragment {
             return self.stats.inc(Stat::Fragment);
         }
+        // One header for several datagrams (see `gso_opp`): not inspected.
+        if skb.is_gso() {
+            return self.stats.inc(Stat::Gso);
+        }
         let mut area = header_buf::<40>();
         let real = match skb
             .header(IPV4_HDR_LEN, ip.header_len - IPV4_HDR_LEN, &mut area)
@@ -275,6 +279,9 @@ impl UoaNet {
             self.stats.inc(Stat::Fragment);
             return Verdict::Accept;
         }
+        if skb.is_gso() {
+            return self.gso_opp(call.chain);
+        }
         let end = ip.total_len.min(skb.len());
         let Some(OppRead {
             len: opp_len,
@@ -323,6 +330,9 @@ impl UoaNet {
             nexthdr_offset,
             offset,
         } = at;
+        if skb.is_gso() {
+            return self.gso_opp(call.chain);
+        }
         let end = (IPV6_HDR_LEN + ip.payload_len).min(skb.len());
         let Some(OppRead {
             len: opp_len,
@@ -363,6 +373,16 @@ impl UoaNet {
         }
         self.stats.inc(Stat::OppDropped);
         Verdict::Drop
+    }
+
+    /// A GSO packet with an opp header: one header standing for several
+    /// datagrams, which neither GRO (it merges only UDP and TCP, and no
+    /// IPv4 packet with options) nor a balancer produces; only a local
+    /// sender with segmentation offload could. Nothing is recorded, and it
+    /// is rejected as a malformed one is.
+    fn gso_opp(&self, chain: Chain) -> Verdict {
+        self.stats.inc(Stat::Gso);
+        self.rejected(chain)
     }
 
     /// Records what a valid opp header carried and, in LOCAL_IN, removes

@@ -20,6 +20,7 @@ u64 uoa_per_cpu_read(u64 __percpu *counters, int cpu, unsigned int idx) { return
 int uoa_next_possible_cpu(int cpu) { return cpumask_next(cpu, cpu_possible_mask); }
 void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int len) { skb_postpull_rcsum(skb, start, len); }
 void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len) { skb_postpush_rcsum(skb, start, len); }
+bool uoa_skb_is_gso(const struct sk_buff *skb) { return skb_is_gso(skb); }
 void uoa_skb_pull_headers(struct sk_buff *skb, unsigned int len) { __skb_pull(skb, len); skb->network_header += len; skb->transport_header += len; }
 void uoa_init_delayed_work(struct delayed_work *work, work_func_t fn) { INIT_DELAYED_WORK(work, fn); }
 bool uoa_queue_delayed_work(struct delayed_work *work, unsigned long delay) { return queue_delayed_work(system_dfl_wq, work, delay); }

@@ -312,6 +312,7 @@ impl ProcShow for ExtraStatsFile {
         seq_print!(m, "insert_failed {}\n", uoa.stats.read(Stat::InsertFailed));
         seq_print!(m, "opp_dropped {}\n", uoa.stats.read(Stat::OppDropped));
         seq_print!(m, "stale_removed {}\n", uoa.stats.read(Stat::StaleRemoved));
+        seq_print!(m, "gso {}\n", uoa.stats.read(Stat::Gso));
         seq_print!(m, "table_bytes_ipv4 {}\n", uoa.v4.memory());
         seq_print!(m, "table_bytes_ipv6 {}\n", uoa.v6.memory());
         seq_print!(m, "mapping_bytes_ipv4 {}\n", entry_slab_size::<[u8; 4]>());

@@ -67,6 +67,13 @@ impl Skb {
         unsafe { (*self.raw()).len as usize }
     }
 
+    /// Whether it is a GSO packet (one header for several datagrams).
+    #[inline]
+    pub(crate) fn is_gso(&self) -> bool {
+        // SAFETY: `raw()` is valid (constructor contract).
+        unsafe { b::uoa_skb_is_gso(self.raw()) }
+    }
+
     /// Bytes from `data` to the end of the linear area.
     #[inline]
     fn headlen(&self) -> usize {

@@ -47,10 +47,13 @@ pub(crate) enum Stat {
     /// Mappings removed because the new client of their flow could not be
     /// stored (no memory): lookups then miss rather than name the old one.
     StaleRemoved,
+    /// GSO packets with a UOA option or an opp header, not inspected (the
+    /// opp ones dropped in LOCAL_IN).
+    Gso,
 }
 
 /// Number of counters.
-pub(crate) const STAT_COUNT: usize = Stat::StaleRemoved as usize + 1;
+pub(crate) const STAT_COUNT: usize = Stat::Gso as usize + 1;
 
 /// Per-CPU `u64` counters, freed on drop.
 ///

@@ -31,6 +31,7 @@ u64 uoa_per_cpu_read(u64 __percpu *counters, int cpu, unsigned int idx);
 int uoa_next_possible_cpu(int cpu);
 void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
 void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
+bool uoa_skb_is_gso(const struct sk_buff *skb);
 void uoa_skb_pull_headers(struct sk_buff *skb, unsigned int len);
 void uoa_init_delayed_work(struct delayed_work *work, work_func_t fn);
 bool uoa_queue_delayed_work(struct delayed_work *work, unsigned long delay);
@@ -65,6 +66,7 @@ void uoa_cond_resched(void);
 
 /* Test build only: kunit/uoa_kunit_helpers.c. */
 void uoa_test_skb_set_csum_complete(struct sk_buff *skb, __wsum csum);
+void uoa_test_skb_set_gso(struct sk_buff *skb, unsigned short size);
 __wsum uoa_test_skb_csum(const struct sk_buff *skb);
 unsigned int uoa_test_skb_ip_summed(const struct sk_buff *skb);
 void uoa_test_skb_set_headers(struct sk_buff *skb, unsigned int transport_offset);

@@ -681,6 +681,33 @@ mod datapath {
     }
 
     #[test]
+    fn gso_packets_are_not_inspected() -> Result {
+        let uoa = net()?;
+        // opp: counted, nothing stored; dropped in LOCAL_IN, passed on in
+        // FORWARD.
+        let bytes = ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4500);
+        for (chain, verdict) in [(Chain::LocalIn, Verdict::Drop), (Chain::Forward, Verdict::Accept)] {
+            let mut pkt = TestSkb::new(&bytes, 20)?;
+            pkt.set_gso(100);
+            assert_eq!(pkt.through(&uoa, chain), verdict);
+            assert_eq!(&pkt.bytes()[..], &bytes[..]);
+        }
+        // A UOA option: counted, nothing stored, delivered.
+        let ipo = ipv4(17, &[IPOPT_UOA, 8, 0, 77, 198, 51, 100, 77], &[], 4501);
+        let mut pkt = TestSkb::new(&ipo, 28)?;
+        pkt.set_gso(100);
+        assert_eq!(pkt.through(&uoa, Chain::LocalIn), Verdict::Accept);
+        assert_eq!(uoa.stats.read(Stat::Gso), 3);
+        assert_eq!(uoa.v4.len(), 0);
+        // Plain UDP GSO packets (UDP GRO) take the fast path, untouched.
+        let mut pkt = TestSkb::new(&ipv4(17, &[], &[], 4502), 20)?;
+        pkt.set_gso(100);
+        assert_eq!(pkt.through(&uoa, Chain::LocalIn), Verdict::Accept);
+        assert_eq!(uoa.stats.read(Stat::UoaNone), 1);
+        Ok(())
+    }
+
+    #[test]
     fn sweeper_sleeps_while_there_is_no_mapping() -> Result {
         // Mappings live 1 s, and the sweeper runs every second while awake.
         let config = Config::new(RawParams {

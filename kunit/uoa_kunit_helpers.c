@@ -9,6 +9,7 @@ void uoa_test_skb_set_csum_complete(struct sk_buff *skb, __wsum csum) { skb->ip_
 __wsum uoa_test_skb_csum(const struct sk_buff *skb) { return skb->csum; }
 unsigned int uoa_test_skb_ip_summed(const struct sk_buff *skb) { return skb->ip_summed; }
 void uoa_test_skb_set_headers(struct sk_buff *skb, unsigned int transport_offset) { skb_reset_network_header(skb); skb_set_transport_header(skb, transport_offset); }
+void uoa_test_skb_set_gso(struct sk_buff *skb, unsigned short size) { skb_shinfo(skb)->gso_size = size; skb_shinfo(skb)->gso_type = SKB_GSO_UDP_L4; }
 int uoa_test_skb_offsets(const struct sk_buff *skb) { return skb_network_offset(skb) * 1000 + skb_transport_offset(skb); }
 
 /* A packet of len bytes whose first linear bytes are in the linear area and

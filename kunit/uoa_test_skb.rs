@@ -135,6 +135,12 @@ impl TestSkb {
         }
     }
 
+    /// Makes it a GSO packet of `size`-byte UDP segments.
+    pub(crate) fn set_gso(&mut self, size: u16) {
+        // SAFETY: valid skb, owned by the test.
+        unsafe { b::uoa_test_skb_set_gso(self.0, size) }
+    }
+
     pub(crate) fn ip_summed(&self) -> u32 {
         // SAFETY: valid skb.
         unsafe { b::uoa_test_skb_ip_summed(self.0) }
