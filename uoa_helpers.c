@@ -6,6 +6,7 @@
  */
 #include "include/uoa_kernel.h"
 #include <linux/module.h>
+#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
 #include <net/netns/generic.h>
 #include <net/sock.h>
 
@@ -22,6 +23,15 @@ void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int
 void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len) { skb_postpush_rcsum(skb, start, len); }
 bool uoa_skb_is_gso(const struct sk_buff *skb) { return skb_is_gso(skb); }
 void uoa_skb_pull_headers(struct sk_buff *skb, unsigned int len) { __skb_pull(skb, len); skb->network_header += len; skb->transport_header += len; }
+/* IPv6 reassembly before the hooks; without the kernel's defragmenter, fragments are counted and left alone. */
+bool uoa_defrag6_available(void) { return IS_ENABLED(CONFIG_NF_DEFRAG_IPV6); }
+#if IS_ENABLED(CONFIG_NF_DEFRAG_IPV6)
+int uoa_defrag6_enable(struct net *net) { return nf_defrag_ipv6_enable(net); }
+void uoa_defrag6_disable(struct net *net) { nf_defrag_ipv6_disable(net); }
+#else
+int uoa_defrag6_enable(struct net *net) { return -EOPNOTSUPP; }
+void uoa_defrag6_disable(struct net *net) { }
+#endif
 void uoa_init_delayed_work(struct delayed_work *work, work_func_t fn) { INIT_DELAYED_WORK(work, fn); }
 bool uoa_queue_delayed_work(struct delayed_work *work, unsigned long delay) { return queue_delayed_work(system_dfl_wq, work, delay); }
 void uoa_cond_resched(void) { cond_resched(); }

@@ -227,6 +227,53 @@ impl<T: PacketHandler> Drop for RetiredHooks<T> {
     }
 }
 
+/// IPv6 reassembly before the hooks in one namespace (the kernel's
+/// `nf_defrag_ipv6`, as conntrack uses), so that LOCAL_IN sees whole IPv6
+/// datagrams as it does IPv4 ones, and an opp header in a fragmented
+/// datagram is removed. Released on drop. Without the defragmenter in the
+/// kernel it does nothing: fragments are then counted and left alone.
+///
+/// # Invariants
+///
+/// `net` outlives `self`; if `enabled`, the defragmenter was enabled in
+/// `net` by this value.
+pub(crate) struct Ipv6Defrag {
+    net: *mut bindings::net,
+    enabled: bool,
+}
+
+// SAFETY: `net` is only used to release, which is allowed from any thread.
+unsafe impl Send for Ipv6Defrag {}
+// SAFETY: `&Ipv6Defrag` gives no access to anything.
+unsafe impl Sync for Ipv6Defrag {}
+
+impl Ipv6Defrag {
+    /// Enables the defragmenter in `net`, if the kernel has one.
+    ///
+    /// # Safety
+    ///
+    /// `net` is a live namespace that outlives the returned value.
+    pub(crate) unsafe fn new(net: *mut bindings::net) -> Result<Self> {
+        // SAFETY: plain query.
+        let enabled = unsafe { b::uoa_defrag6_available() };
+        if enabled {
+            // SAFETY: `net` is live (caller).
+            to_result(unsafe { b::uoa_defrag6_enable(net) })?;
+        }
+        // INVARIANT: enabled just now if `enabled`.
+        Ok(Self { net, enabled })
+    }
+}
+
+impl Drop for Ipv6Defrag {
+    fn drop(&mut self) {
+        if self.enabled {
+            // SAFETY: enabled by `new` in `net`, which is live (invariants).
+            unsafe { b::uoa_defrag6_disable(self.net) };
+        }
+    }
+}
+
 /// The hook function netfilter calls; `PF` says which family it serves.
 ///
 /// # Safety

@@ -53,7 +53,7 @@ mod uoa_bench;
 use uoa_bindings as b;
 use uoa_datapath::UoaNet;
 use uoa_netfilter::{
-    HookPoint, HookRegistration, RetiredHooks, SockRef, SockoptGet, SockoptRegistration,
+    HookPoint, HookRegistration, Ipv6Defrag, RetiredHooks, SockRef, SockoptGet, SockoptRegistration,
 };
 use uoa_parse::{
     array_at, decode_lookup, encode_real, put_at, ANSWER_LEN, PARAM_MAP_LEN, QUERY_LEN,
@@ -225,8 +225,11 @@ impl Config {
     }
 
     /// Where packets are inspected: LOCAL_IN always, FORWARD on request.
-    /// Priority as DPVS: just after destination NAT, so the mapping is keyed
-    /// by the addresses the socket sees.
+    /// Priority just after destination NAT (-99), so that the mapping is
+    /// keyed by the addresses the socket sees, and before the filter (0),
+    /// so that INPUT rules see plain UDP. DPVS hooks later, after the
+    /// filter (NAT_SRC + 1); the README's "Hook placement" says what the
+    /// difference means for firewalls, conntrack and NAT.
     fn hook_points(&self) -> &'static [HookPoint] {
         const IPV4_PRI: i32 = b::nf_ip_hook_priorities_NF_IP_PRI_NAT_DST + 1;
         const IPV6_PRI: i32 = b::nf_ip6_hook_priorities_NF_IP6_PRI_NAT_DST + 1;
@@ -326,6 +329,7 @@ impl ProcShow for ExtraStatsFile {
 pub(crate) struct NetState {
     /// First, so that dropping the state stops packets before the rest.
     hooks: Hooks,
+    _defrag: Ipv6Defrag,
     _stats_file: ProcEntry<StatsFile>,
     _percpu_file: ProcEntry<PercpuStatsFile>,
     _extra_file: ProcEntry<ExtraStatsFile>,
@@ -377,9 +381,12 @@ impl NetState {
                 Arc::new(ExtraStatsFile(uoa.clone()), GFP_KERNEL)?,
             )
         }?;
+        // SAFETY: `net` outlives this state (caller).
+        let defrag = unsafe { Ipv6Defrag::new(net) }?;
         let mut state = KBox::new(
             Self {
                 hooks: Hooks::None,
+                _defrag: defrag,
                 _stats_file: stats_file,
                 _percpu_file: percpu_file,
                 _extra_file: extra_file,

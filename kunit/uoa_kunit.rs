@@ -686,7 +686,10 @@ mod datapath {
         // opp: counted, nothing stored; dropped in LOCAL_IN, passed on in
         // FORWARD.
         let bytes = ipv4(248, &[], &opp_v1([192, 0, 2, 9], 999), 4500);
-        for (chain, verdict) in [(Chain::LocalIn, Verdict::Drop), (Chain::Forward, Verdict::Accept)] {
+        for (chain, verdict) in [
+            (Chain::LocalIn, Verdict::Drop),
+            (Chain::Forward, Verdict::Accept),
+        ] {
             let mut pkt = TestSkb::new(&bytes, 20)?;
             pkt.set_gso(100);
             assert_eq!(pkt.through(&uoa, chain), verdict);

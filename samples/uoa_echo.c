@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 	int family = AF_INET, count = -1, opt, fd, one = 1, off = 0;
 	struct sockaddr_storage local, peer;
 	socklen_t alen;
-	char buf[2048], peer_s[INET6_ADDRSTRLEN], real_s[INET6_ADDRSTRLEN];
+	char buf[8192], peer_s[INET6_ADDRSTRLEN], real_s[INET6_ADDRSTRLEN];
 	unsigned peer_port, real_port = 0;
 
 	while ((opt = getopt(argc, argv, "6c:")) != -1) {

@@ -6,7 +6,7 @@
  * socket, in any of the modes a balancer uses.
  *
  *   uoa_lb -m MODE -c CLIENT_IP:PORT -s SRC_IP:PORT -d DST_IP:PORT
- *          [-n COUNT] [-t PAYLOAD] [-S] [-I] [-P] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]
+ *          [-n COUNT] [-t PAYLOAD] [-S] [-I] [-P] [-F BYTES] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]
  *
  *   -m ipo   IPv4 option (SRC and DST IPv4)
  *   -m opp   private protocol 248 over IPv4 or IPv6 (by SRC/DST family);
@@ -19,6 +19,10 @@
  *            then, past 65535, the SRC address (a flood of distinct flows)
  *   -P       print the time the sending took, "elapsed_ns N" (benchmarks:
  *            under QEMU -icount a nanosecond is an instruction)
+ *   -F BYTES send each datagram as IP fragments of at most BYTES bytes of
+ *            payload each (rounded down to a multiple of 8)
+ *
+ * The payload is at most MAX_PAYLOAD (4,000) bytes.
  *
  * Malformed packets, for tests:
  *   -L OPTLEN  write OPTLEN as the UOA option's length byte
@@ -130,8 +134,10 @@ static size_t build_uoa(uint8_t *out, size_t room, const struct endpoint *client
 	return len;
 }
 
+#define MAX_PAYLOAD 4000
+
 struct packet {
-	uint8_t buf[2048];
+	uint8_t buf[MAX_PAYLOAD + 256];
 	size_t len;
 };
 
@@ -174,7 +180,7 @@ struct options {
 static int build(struct packet *p, const struct options *o, const struct endpoint *client,
 		 const struct endpoint *src, const struct endpoint *dst, const char *payload)
 {
-	uint8_t udp[1600], area[40];
+	uint8_t udp[MAX_PAYLOAD + 8], area[40];
 	size_t ulen = build_udp(udp, src, dst, payload, strlen(payload)), alen;
 	int v4 = src->family == AF_INET;
 	size_t ihl = v4 ? 20 : 40;
@@ -244,6 +250,62 @@ static int send_packet(int fd, const struct packet *p, const struct endpoint *ds
 	return 0;
 }
 
+/* Sends p as fragments of at most frag bytes of IP payload each (a
+ * multiple of 8), all with identification id. IPv4: the first fragment
+ * keeps the header's options, the others have the fixed header only (the
+ * UOA option is not a copied one). IPv6: a fragment header after the fixed
+ * header. */
+static int send_fragments(int fd, const struct packet *p, const struct endpoint *dst,
+			  size_t frag, uint32_t id)
+{
+	int v4 = dst->family == AF_INET;
+	size_t ihl = v4 ? (size_t)(p->buf[0] & 0x0f) * 4 : 40, off, n;
+	const uint8_t *data = p->buf + ihl;
+	size_t dlen = p->len - ihl;
+	struct packet f;
+
+	frag &= ~(size_t)7;
+	if (frag == 0 || p->len < ihl)
+		return -1;
+	for (off = 0; off < dlen; off += n) {
+		int more;
+		size_t hlen;
+
+		n = dlen - off < frag ? dlen - off : frag;
+		more = off + n < dlen;
+		if (v4) {
+			hlen = off == 0 ? ihl : 20;
+			memcpy(f.buf, p->buf, hlen);
+			f.buf[0] = 0x40 | (uint8_t)(hlen / 4);
+			f.buf[2] = (hlen + n) >> 8;
+			f.buf[3] = (hlen + n) & 0xff;
+			f.buf[4] = (id >> 8) & 0xff;
+			f.buf[5] = id & 0xff ? id & 0xff : 1;
+			f.buf[6] = (uint8_t)((more ? 0x20 : 0) | ((off / 8) >> 8));
+			f.buf[7] = (off / 8) & 0xff;
+		} else {
+			hlen = 48;
+			memcpy(f.buf, p->buf, 40);
+			f.buf[4] = (8 + n) >> 8;
+			f.buf[5] = (8 + n) & 0xff;
+			f.buf[6] = 44; /* fragment header */
+			f.buf[40] = p->buf[6];
+			f.buf[41] = 0;
+			f.buf[42] = (uint8_t)(off >> 8);
+			f.buf[43] = (uint8_t)((off & 0xf8) | (more ? 1 : 0));
+			f.buf[44] = id >> 24;
+			f.buf[45] = (id >> 16) & 0xff;
+			f.buf[46] = (id >> 8) & 0xff;
+			f.buf[47] = id & 0xff;
+		}
+		memcpy(f.buf + hlen, data + off, n);
+		f.len = hlen + n;
+		if (send_packet(fd, &f, dst, 0))
+			return -1;
+	}
+	return 0;
+}
+
 /* The next address after e's, as a big-endian number. */
 static void next_address(struct endpoint *e)
 {
@@ -259,11 +321,12 @@ int main(int argc, char **argv)
 	struct endpoint client = { 0 }, src = { 0 }, dst = { 0 };
 	const char *payload = "hello";
 	int count = 1, standalone = 0, step_port = 0, print_time = 0, opt, fd, one = 1, i;
+	size_t frag = 0;
 	struct timespec t0, t1;
 	size_t truncate = 0;
 	struct packet p;
 
-	while ((opt = getopt(argc, argv, "m:c:s:d:n:t:SIPL:O:V:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:s:d:n:t:SIPF:L:O:V:T:")) != -1) {
 		switch (opt) {
 		case 'm': o.mode = optarg; break;
 		case 'c': if (parse_endpoint(optarg, &client)) goto usage; break;
@@ -274,6 +337,7 @@ int main(int argc, char **argv)
 		case 'S': standalone = 1; break;
 		case 'I': step_port = 1; break;
 		case 'P': print_time = 1; break;
+		case 'F': frag = (size_t)atoi(optarg); break;
 		case 'L': o.optlen = atoi(optarg); break;
 		case 'O': o.opplen = atoi(optarg); break;
 		case 'V': o.oppver = atoi(optarg); break;
@@ -282,7 +346,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o.mode || !src.family || !dst.family || src.family != dst.family ||
-	    (strcmp(o.mode, "none") && !client.family))
+	    (strcmp(o.mode, "none") && !client.family) || strlen(payload) > MAX_PAYLOAD)
 		goto usage;
 
 	fd = socket(dst.family, SOCK_RAW, IPPROTO_RAW);
@@ -314,7 +378,8 @@ int main(int argc, char **argv)
 		}
 		if (build(&p, &o, &client, &src, &dst, payload))
 			goto usage;
-		if (send_packet(fd, &p, &dst, truncate))
+		if (frag ? send_fragments(fd, &p, &dst, frag, 0x5000 + (uint32_t)i) :
+			   send_packet(fd, &p, &dst, truncate))
 			return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -325,6 +390,7 @@ int main(int argc, char **argv)
 
 usage:
 	fprintf(stderr, "usage: %s -m ipo|opp|none -c CLIENT:PORT -s SRC:PORT -d DST:PORT "
-		"[-n COUNT] [-t PAYLOAD] [-S] [-I] [-P] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]\n", argv[0]);
+		"[-n COUNT] [-t PAYLOAD] [-S] [-I] [-P] [-F BYTES] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]\n",
+		argv[0]);
 	return 1;
 }

@@ -18,7 +18,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UOA_ROOT"
 
-ROOT_RECIPE=1 # bump when make_root changes
+ROOT_RECIPE=2 # bump when make_root changes
 results="$UOA_ROOT/build/test-results/debian"
 mkdir -p "$results"
 passed=0 failed=0 n=0 release=
@@ -101,7 +101,7 @@ make_root() {
 	[ -n "$release" ] || { umount_proc; die "no 7.3 kernel in trixie-backports"; }
 	step "debian: the server's kernel, $release, and the test tools"
 	in_root "apt-get install -qq --no-install-recommends linux-binary-$release \
-		linux-modules-$release iproute2 kmod procps" >>"$results/apt.log" 2>&1 ||
+		linux-modules-$release iproute2 kmod procps nftables" >>"$results/apt.log" 2>&1 ||
 		{ umount_proc; tail -n 20 "$results/apt.log"; die "installing the kernel failed"; }
 	step "debian: the README's packages"
 	in_root "$(readme_block packages)" >>"$results/apt.log" 2>&1 ||

@@ -12,7 +12,7 @@ set -euo pipefail
 
 APT_PACKAGES=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
 	libssl-dev cpio busybox-static qemu-system-x86 kmod iproute2 procps python3 gcc g++
-	make xz-utils debootstrap)
+	make xz-utils debootstrap nftables)
 KERNEL_RECIPE=1
 
 install_packages() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every uoa-rs test, setting everything up first:
-#   1. host: cargo test of the pure parser (unit and property tests);
+#   1. host: cargo test of the pure parser (unit and property tests), then
+#      60 s of coverage-guided fuzzing of it (scripts/fuzz.sh, libFuzzer);
 #   2. build: uoa.ko, the KUnit and benchmark builds with clippy, the samples; any
 #      compiler or clippy warning fails it; rustfmt --check (kernel config);
 #      then the C header's layout, checked by tests/abi (C, and from C++);
@@ -54,6 +55,12 @@ rc=${PIPESTATUS[0]}
 count host \
 	"$(awk '/^test result/ {s += $4} END {print s + 0}' "$results/host.log")" \
 	"$(awk '/^test result/ {s += $6} END {print s + 0}' "$results/host.log")" "$rc"
+
+step "fuzz: the parser under libFuzzer, a bounded run (scripts/fuzz.sh 60)"
+bash scripts/fuzz.sh 60 >"$results/fuzz.log" 2>&1
+rc=$?
+tail -n 4 "$results/fuzz.log"
+if [ $rc -eq 0 ]; then count fuzz 1 0 0; else count fuzz 0 1 $rc; fi
 
 step "build: uoa.ko, KUnit build (both with clippy), samples"
 # From scratch, so that every warning shows (results stay in build/).

@@ -160,6 +160,27 @@ test_mode_opp_ipv6() {
 	expect_eq "IPv6 mapping" "$(extra uoa-rs mappings_ipv6)" 1
 }
 
+# Fragmented opp datagrams reach LOCAL_IN whole, IPv4 ones always and
+# IPv6 ones through the defragmenter the module enables in every namespace:
+# the opp header is removed, the client recorded and looked up.
+test_fragmented_opp_delivered() {
+	local big ns
+	big=$(head -c 3000 /dev/zero | tr '\0' f)
+	make_pair uoa-lb uoa-rs
+	# Two fragments of 1,600 bytes need more than Ethernet's MTU.
+	for ns in uoa-lb uoa-rs; do
+		ip -n "$ns" link set veth0 mtu 9000
+	done
+	load_uoa
+	start_echo uoa-rs /tmp/frag.out -6 5000
+	in_ns uoa-lb "$LB" -F 1600 -t "$big" -m opp -c 192.0.2.50:5050 -s "$LB_IP:4050" -d "$RS_IP:5000"
+	expect_line "IPv4 in two fragments" /tmp/frag.out "real 192.0.2.50 5050 len 3000 payload f"
+	in_ns uoa-lb "$LB" -F 1600 -t "$big" -m opp -c "[2001:db8::50]:5051" -s "[$LB_IP6]:4051" -d "[$RS_IP6]:5000"
+	expect_line "IPv6 in two fragments" /tmp/frag.out "real 2001:db8::50 5051 len 3000 payload f"
+	expect_eq "Saved" "$(stat uoa-rs 6)" 2
+	expect_eq "fragments left alone" "$(extra uoa-rs fragments)" 0
+}
+
 test_mode_opp_ipv6_with_ipv4_client() {
 	REAL_EXPECT="198.51.100.9 40004" check_mode opp6v4 -6 \
 		-m opp -c 198.51.100.9:40004 -s "[$LB_IP6]:4004" -d "[$RS_IP6]:5000"
@@ -322,6 +343,69 @@ test_forward_hooks_off_by_default() {
 test_forward_hooks_on_request() {
 	check_forward uoa_hook_forward=1 1
 	expect_eq "mapping in the router" "$(in_ns uoa-fw "$LOOKUP" 10.0.2.1 4050 '*' 5000)" "192.0.2.81 8181"
+}
+
+# A real server's firewall: an nftables INPUT chain with policy drop that
+# accepts only the service's UDP port, with conntrack state rules. The
+# module runs before the filter (see the README, "Hook placement"), so the
+# filter sees plain UDP in every mode.
+test_nftables_input_policy_drop() {
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	in_ns uoa-rs nft -f - <<-'RULES' || fail "nft rules"
+		table inet filter {
+			chain input {
+				type filter hook input priority filter; policy drop;
+				ct state established,related accept
+				ct state invalid drop
+				iif lo accept
+				udp dport 5000 accept
+				counter comment "dropped by the policy"
+			}
+		}
+	RULES
+	start_echo uoa-rs /tmp/nft.out 5000
+	in_ns uoa-lb "$LB" -t payload-opp -m opp -c 198.51.100.9:4009 -s "$LB_IP:4060" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -t payload-ipo -m ipo -c 198.51.100.10:4010 -s "$LB_IP:4061" -d "$RS_IP:5000"
+	expect_line "opp through the filter" /tmp/nft.out "real 198.51.100.9 4009 len [0-9]+ payload payload-opp\$"
+	expect_line "ipo through the filter" /tmp/nft.out "real 198.51.100.10 4010 len [0-9]+ payload payload-ipo\$"
+	# Another port: recorded by the module, then dropped by the policy
+	# before any socket (no NoPorts, no ICMP).
+	local noports
+	noports=$(udp_noports uoa-rs)
+	in_ns uoa-lb "$LB" -m opp -c 198.51.100.11:4011 -s "$LB_IP:4062" -d "$RS_IP:5001"
+	sleep 0.3
+	expect_eq "port 5001 dropped by the filter" "$(udp_noports uoa-rs)" "$noports"
+	in_ns uoa-rs nft list chain inet filter input | grep -q 'counter packets [1-9]' ||
+		fail "policy counter did not move: $(in_ns uoa-rs nft list chain inet filter input)"
+	expect_eq "conntrack on, all recorded" "$(stat uoa-rs 6)" 3
+}
+
+# Docker-style publishing: the host DNATs the service port to a container
+# namespace behind it and forwards; with uoa_hook_forward=1 the host records
+# the mapping too (keyed by the translated flow), and the container's own
+# hooks record it and remove any opp header there. Docker's port rules
+# match UDP only, so the IPv4 option mode passes them; an opp packet is
+# DNAT'd by address (its UDP header is behind the opp header).
+test_docker_style_dnat() {
+	make_routed
+	in_ns uoa-fw nft -f - <<-'RULES' || fail "nft rules"
+		table ip nat {
+			chain prerouting {
+				type nat hook prerouting priority dstnat;
+				udp dport 5000 dnat to 10.0.3.2:5000
+				ip protocol 248 dnat to 10.0.3.2
+			}
+		}
+	RULES
+	load_uoa uoa_hook_forward=1
+	start_echo uoa-rs /tmp/dnat.out 5000
+	in_ns uoa-lb "$LB" -t payload-ipo -m ipo -c 198.51.100.20:4020 -s 10.0.2.1:4070 -d 10.0.2.2:5000
+	expect_line "ipo to the container" /tmp/dnat.out "real 198.51.100.20 4020 len [0-9]+ payload payload-ipo\$"
+	in_ns uoa-lb "$LB" -t payload-opp -m opp -c 198.51.100.21:4021 -s 10.0.2.1:4071 -d 10.0.2.2:5000
+	expect_line "opp to the container" /tmp/dnat.out "real 198.51.100.21 4021 len [0-9]+ payload payload-opp\$"
+	expect_eq "recorded in the host" "$(in_ns uoa-fw "$LOOKUP" 10.0.2.1 4070 10.0.3.2 5000)" "198.51.100.20 4020"
+	expect_eq "recorded in the container" "$(in_ns uoa-rs "$LOOKUP" 10.0.2.1 4071 '*' 5000)" "198.51.100.21 4021"
 }
 
 # uoa_map_max caps the mappings of a namespace, both families together:
