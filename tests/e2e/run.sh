@@ -584,6 +584,54 @@ test_unload_under_traffic() {
 	expect_eq "kernel log" "$(kernel_trouble)" ""
 }
 
+# Teardown under fire: cycles of insmod, traffic in every mode from
+# parallel senders, lookups, namespaces made and deleted with traffic in
+# them, netfilter's hook dump (`nft list hooks`, an RCU reader of the hook
+# ops the module frees) in a loop, and rmmod. Counts are printed.
+test_teardown_under_fire() {
+	local cycles=${UOA_TEARDOWN_CYCLES:-20} c dumps=/tmp/dumps.count
+	make_pair uoa-lb uoa-rs
+	echo 0 >"$dumps"
+	touch /tmp/fire
+	# The dump loop, in the real server's namespace and the initial one.
+	(
+		n=0
+		while [ -e /tmp/fire ]; do
+			in_ns uoa-rs nft list hooks >/dev/null 2>&1
+			nft list hooks >/dev/null 2>&1
+			n=$((n + 2))
+			echo $n >"$dumps"
+		done
+	) &
+	local dump_pid=$! j
+	for c in $(seq "$cycles"); do
+		load_uoa uoa_map_timeout=1
+		in_ns uoa-lb "$LB" -m opp -n 300 -I -c 192.0.2.120:1200 -s "$LB_IP:4090" -d "$RS_IP:5000" &
+		in_ns uoa-lb "$LB" -m ipo -n 300 -I -c 192.0.2.121:1210 -s "$LB_IP:4190" -d "$RS_IP:5000" &
+		in_ns uoa-lb "$LB" -m opp -n 300 -c "[2001:db8::120]:1200" -s "[$LB_IP6]:4091" -d "[$RS_IP6]:5000" &
+		in_ns uoa-rs bash -c "for i in \$(seq 30); do $LOOKUP $LB_IP 4090 '*' 5000 >/dev/null; done" &
+		# A namespace with traffic in it, deleted under the module.
+		make_pair uoa-lb2 uoa-rs2
+		in_ns uoa-lb2 "$LB" -m opp -n 200 -I -c 192.0.2.122:1220 -s "$LB_IP:4092" -d "$RS_IP:5000" &
+		sleep 0.2
+		ip netns del uoa-lb2
+		ip netns del uoa-rs2
+		local tries=0
+		until rmmod uoa 2>/dev/null; do
+			tries=$((tries + 1))
+			[ $tries -lt 100 ] || fail "rmmod under traffic (cycle $c)"
+			sleep 0.02
+		done
+		for j in $(jobs -p); do
+			[ "$j" = "$dump_pid" ] || wait "$j" || true
+		done
+	done
+	rm -f /tmp/fire
+	wait
+	info "$cycles cycles of insmod, 4 senders and lookups, a namespace deleted under traffic, rmmod; $(cat "$dumps") hook dumps"
+	expect_eq "kernel log" "$(kernel_trouble)" ""
+}
+
 # --- runner ---
 
 pattern=${1:-}
