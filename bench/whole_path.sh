@@ -84,6 +84,7 @@ done | awk '!($1 in m) || $2 < m[$1] { m[$1] = $2 } END { for (k in m) print k, 
 at_size() {
 	local size=$1 slab0 slab1 got best= n r
 	make_pair uoa-lb uoa-rs
+	in_ns uoa-rs sysctl -qw net.ipv4.icmp_msgs_per_sec=0
 	slab0=$(awk '/^Slab:/ {print $2}' /proc/meminfo)
 	# From 10.1.0.1 on: uoa_lb -I steps the port, then the address.
 	in_ns uoa-lb "$LB" -m opp -c 192.0.2.3:3000 -s "10.1.0.1:1" -d "$RS_IP:6000" -I -n "$size"
