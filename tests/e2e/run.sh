@@ -402,10 +402,19 @@ test_docker_style_dnat() {
 	start_echo uoa-rs /tmp/dnat.out 5000
 	in_ns uoa-lb "$LB" -t payload-ipo -m ipo -c 198.51.100.20:4020 -s 10.0.2.1:4070 -d 10.0.2.2:5000
 	expect_line "ipo to the container" /tmp/dnat.out "real 198.51.100.20 4020 len [0-9]+ payload payload-ipo\$"
-	in_ns uoa-lb "$LB" -t payload-opp -m opp -c 198.51.100.21:4021 -s 10.0.2.1:4071 -d 10.0.2.2:5000
-	expect_line "opp to the container" /tmp/dnat.out "real 198.51.100.21 4021 len [0-9]+ payload payload-opp\$"
 	expect_eq "recorded in the host" "$(in_ns uoa-fw "$LOOKUP" 10.0.2.1 4070 10.0.3.2 5000)" "198.51.100.20 4020"
+	# An opp packet, DNAT'd by address: recorded in the container, whose
+	# stack then drops the datagram, since NAT did not update the UDP
+	# checksum behind the opp header (the README's "Hook placement").
+	local i
+	in_ns uoa-lb "$LB" -t payload-opp -m opp -c 198.51.100.21:4021 -s 10.0.2.1:4071 -d 10.0.2.2:5000
+	for i in $(seq 30); do
+		[ "$(snmp uoa-rs Udp InCsumErrors)" = 1 ] && break
+		sleep 0.1
+	done
+	expect_eq "opp: UDP checksum errors in the container" "$(snmp uoa-rs Udp InCsumErrors)" 1
 	expect_eq "recorded in the container" "$(in_ns uoa-rs "$LOOKUP" 10.0.2.1 4071 '*' 5000)" "198.51.100.21 4021"
+	expect_eq "recorded in the host" "$(in_ns uoa-fw "$LOOKUP" 10.0.2.1 4071 10.0.3.2 5000)" "198.51.100.21 4021"
 }
 
 # uoa_map_max caps the mappings of a namespace, both families together:
