@@ -641,6 +641,31 @@ test_teardown_under_fire() {
 	expect_eq "kernel log" "$(kernel_trouble)" ""
 }
 
+# /proc files held open across rmmod: unloading does not wait for them,
+# and a read after it fails cleanly (EIO) instead of running unloaded code.
+test_proc_files_open_across_rmmod() {
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	send_udp uoa-lb "$RS_IP" 5000 2
+	exec 3</proc/net/uoa_stats 4</proc/net/uoa_stats_extra
+	# One read before: a file part read keeps its seq_file state.
+	head -c 10 <&4 >/dev/null
+	in_ns uoa-rs sleep 3 </proc/net/uoa_stats_percpu &
+	local tries=0
+	until rmmod uoa 2>/dev/null; do
+		tries=$((tries + 1))
+		[ $tries -lt 50 ] || fail "rmmod with /proc files open"
+		sleep 0.05
+	done
+	local out
+	out=$(cat <&3 2>&1) && fail "read after rmmod succeeded: $out"
+	out=$(cat <&4 2>&1) && fail "second read after rmmod succeeded: $out"
+	exec 3<&- 4<&-
+	wait
+	info "3 files open across rmmod; reads after it failed: $out"
+	expect_eq "kernel log" "$(kernel_trouble)" ""
+}
+
 # --- runner ---
 
 pattern=${1:-}
