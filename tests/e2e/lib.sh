@@ -32,6 +32,17 @@ info() {
 	echo "info: $*"
 }
 
+# rmmod_retry WHAT: unloads the module, retrying for up to 2 s: a lookup
+# in flight holds it for an instant, and an operator would retry too.
+rmmod_retry() {
+	local tries=0
+	until rmmod uoa 2>/dev/null; do
+		tries=$((tries + 1))
+		[ $tries -lt 100 ] || fail "rmmod: $1"
+		sleep 0.02
+	done
+}
+
 # expect_eq WHAT GOT WANT
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"

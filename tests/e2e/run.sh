@@ -580,14 +580,7 @@ test_unload_under_traffic() {
 		in_ns uoa-lb "$LB" -m opp -n 1000 -c "[2001:db8::111]:1111" -s "[$LB_IP6]:4081" -d "[$RS_IP6]:5000" &
 		in_ns uoa-rs bash -c "for i in \$(seq 100); do $LOOKUP $LB_IP 4080 '*' 5000 >/dev/null; done" &
 		sleep 0.3
-		# A lookup in flight holds the module for an instant: retry briefly,
-		# as an operator would.
-		local tries=0
-		until rmmod uoa 2>/dev/null; do
-			tries=$((tries + 1))
-			[ $tries -lt 50 ] || fail "rmmod under traffic (round $round)"
-			sleep 0.02
-		done
+		rmmod_retry "under traffic (round $round)"
 		wait
 	done
 	expect_eq "kernel log" "$(kernel_trouble)" ""
@@ -625,12 +618,7 @@ test_teardown_under_fire() {
 		sleep 0.2
 		ip netns del uoa-lb2
 		ip netns del uoa-rs2
-		local tries=0
-		until rmmod uoa 2>/dev/null; do
-			tries=$((tries + 1))
-			[ $tries -lt 100 ] || fail "rmmod under traffic (cycle $c)"
-			sleep 0.02
-		done
+		rmmod_retry "under fire (cycle $c)"
 		for j in $(jobs -p); do
 			[ "$j" = "$dump_pid" ] || wait "$j" || true
 		done
@@ -651,12 +639,7 @@ test_proc_files_open_across_rmmod() {
 	# One read before: a file part read keeps its seq_file state.
 	head -c 10 <&4 >/dev/null
 	in_ns uoa-rs sleep 3 </proc/net/uoa_stats_percpu &
-	local tries=0
-	until rmmod uoa 2>/dev/null; do
-		tries=$((tries + 1))
-		[ $tries -lt 50 ] || fail "rmmod with /proc files open"
-		sleep 0.05
-	done
+	rmmod_retry "with /proc files open"
 	local out
 	out=$(cat <&3 2>&1) && fail "read after rmmod succeeded: $out"
 	out=$(cat <&4 2>&1) && fail "second read after rmmod succeeded: $out"
