@@ -8,9 +8,11 @@
 //! through the one-line wrappers of `uoa_rhash.c`: it starts small, doubles
 //! when three quarters full and halves below 30 %, rehashing in a worker
 //! while lookups and inserts go on, so chains stay short from a handful of
-//! mappings to millions:
-//! - lookups (process context, `getsockopt`) take no lock, only the RCU read
-//!   lock, and refresh an entry's expiry with one atomic store;
+//! mappings to millions; it stops growing at `uoa_map_max` buckets (rounded
+//! up to a power of two), where chains average one entry at most:
+//! - lookups and packets read it inside an RCU read-side section (the
+//!   caller's [`RcuSection`]) without a lock; a lookup refreshes an entry's
+//!   expiry with one atomic store;
 //! - writers (softirq packets, the sweeper) use the table's bucket locks;
 //!   replaced or expired entries are freed after a grace period
 //!   (`kvfree_call_rcu`);
@@ -338,10 +340,10 @@ impl<A: Addr> Table<A> {
     ///
     /// # Safety
     ///
-    /// The caller holds the RCU read lock while it uses the result.
+    /// The caller is in an RCU read-side section while it uses the result.
     unsafe fn find(&self, query: &FlowKey<A>) -> Option<*mut Entry<A>> {
         // SAFETY: the table is initialised (invariant); `query` is a key of
-        // this family (`Addr` safety); the RCU read lock is held (caller).
+        // this family (`Addr` safety); in an RCU read-side section (caller).
         let e = unsafe { A::RHT_LOOKUP(self.ht.get(), ptr::from_ref(query).cast()) };
         (!e.is_null()).then_some(e.cast())
     }
