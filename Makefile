@@ -7,6 +7,8 @@
 #   make KUNIT=1             the test build, with KUnit suites, in build/kunit/
 #   make BENCH=1             the benchmark build, in build/bench/ (scripts/bench.sh)
 #   make FLOOR=1             the benchmark's floor: the same hooks doing nothing, build/floor/
+#   make BUILD=DIR           objects under DIR instead of build/ (another kernel's build:
+#                            scripts/debug-test.sh); ./uoa.ko is then left alone
 #   make clean
 #
 # Kbuild (beside this file) says what is built; this file only calls the
@@ -23,17 +25,19 @@ KDIR ?= $(UOA_CACHE)/current-kernel
 KMAKE_ARGS ?= $(or $(shell cat $(KDIR)/uoa-make-args 2>/dev/null),\
 	$(if $(shell grep -sx CONFIG_CC_IS_CLANG=y $(KDIR)/.config),LLVM=1))
 
+BUILD ?= $(CURDIR)/build
+
 ifeq ($(KUNIT),1)
-OUT := $(CURDIR)/build/kunit
+OUT := $(BUILD)/kunit
 KBUILD_ARGS := MO=$(OUT) UOA_KUNIT=1
 else ifeq ($(BENCH),1)
-OUT := $(CURDIR)/build/bench
+OUT := $(BUILD)/bench
 KBUILD_ARGS := MO=$(OUT) UOA_BENCH=1
 else ifeq ($(FLOOR),1)
-OUT := $(CURDIR)/build/floor
+OUT := $(BUILD)/floor
 KBUILD_ARGS := MO=$(OUT) UOA_FLOOR=1
 else
-OUT := $(CURDIR)/build/module
+OUT := $(BUILD)/module
 KBUILD_ARGS := MO=$(OUT)
 endif
 
@@ -44,7 +48,7 @@ modules:
 		echo "error: $(KDIR) is not a built kernel tree (run scripts/setup.sh or pass KDIR=)"; exit 1; }
 	@mkdir -p $(OUT)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_ARGS) $(KBUILD_ARGS) modules
-ifeq ($(KUNIT)$(BENCH)$(FLOOR),)
+ifeq ($(KUNIT)$(BENCH)$(FLOOR)$(filter-out $(CURDIR)/build,$(BUILD)),)
 	cp $(OUT)/uoa.ko uoa.ko
 endif
 

@@ -5,6 +5,9 @@
 UOA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 UOA_CACHE=${UOA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uoa-rs}
 UOA_LLVM=${UOA_LLVM:--19}
+# "debug": the debug kernel (scripts/kernel-debug.config on top of
+# scripts/kernel.config), built and cached beside the normal one.
+UOA_KERNEL_FLAVOUR=${UOA_KERNEL_FLAVOUR:-}
 export PATH="$HOME/.cargo/bin:$PATH"
 
 _uoa_t0=$(date +%s)
@@ -21,7 +24,7 @@ die() {
 
 # The kernel build directory prepared by scripts/setup.sh.
 uoa_kdir() {
-	local link="$UOA_CACHE/current-kernel"
+	local link="$UOA_CACHE/current-kernel${UOA_KERNEL_FLAVOUR:+-$UOA_KERNEL_FLAVOUR}"
 	[ -e "$link/.uoa-built" ] || die "no cached kernel build: run scripts/setup.sh"
 	readlink -f "$link"
 }

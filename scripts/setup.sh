@@ -100,22 +100,32 @@ unpack_kernel_source() {
 	rm -rf "$tmp"
 }
 
+# The config fragments of the flavour: scripts/kernel.config, and for the
+# debug flavour scripts/kernel-debug.config on top.
+fragments() {
+	echo "$UOA_ROOT/scripts/kernel.config"
+	[ -z "$UOA_KERNEL_FLAVOUR" ] || echo "$UOA_ROOT/scripts/kernel-$UOA_KERNEL_FLAVOUR.config"
+}
+
 configure_kernel() {
-	local kdir=$1 fragment="$UOA_ROOT/scripts/kernel.config"
-	step "kernel config: tinyconfig + scripts/kernel.config"
+	local kdir=$1 fragment
+	step "kernel config: tinyconfig + $(fragments | xargs -n1 basename | tr '\n' ' ')"
 	make -C "$kdir" -s LLVM="$UOA_LLVM" tinyconfig
-	"$kdir/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "$fragment" >/dev/null
+	# shellcheck disable=SC2046
+	"$kdir/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" $(fragments) >/dev/null
 	make -C "$kdir" -s LLVM="$UOA_LLVM" olddefconfig
-	# Every symbol the fragment asks for must have survived olddefconfig.
+	# Every symbol the fragments ask for must have survived olddefconfig.
 	local line sym bad=0
-	while IFS= read -r line; do
-		case "$line" in CONFIG_*=*) ;; *) continue ;; esac
-		sym=${line%%=*}
-		if ! grep -qx -- "$line" "$kdir/.config"; then
-			echo "kernel config: $line requested, got: $(grep -E "^(# )?$sym[= ]" "$kdir/.config" || echo unset)" >&2
-			bad=1
-		fi
-	done <"$fragment"
+	for fragment in $(fragments); do
+		while IFS= read -r line; do
+			case "$line" in CONFIG_*=*) ;; *) continue ;; esac
+			sym=${line%%=*}
+			if ! grep -qx -- "$line" "$kdir/.config"; then
+				echo "kernel config: $line requested, got: $(grep -E "^(# )?$sym[= ]" "$kdir/.config" || echo unset)" >&2
+				bad=1
+			fi
+		done <"$fragment"
+	done
 	[ $bad -eq 0 ] || die "kernel config fragment not satisfied (missing dependency?)"
 }
 
@@ -146,9 +156,11 @@ main() {
 	step "kernel source: linux-source-7.3 version $version"
 	# The cache key: the fragment, the compiler, and the recipe's own version
 	# (bump KERNEL_RECIPE when configure_kernel or build_kernel change).
-	hash=$( (cat "$UOA_ROOT/scripts/kernel.config"; echo "LLVM=$UOA_LLVM recipe=$KERNEL_RECIPE") |
+	# shellcheck disable=SC2046
+	hash=$( (cat $(fragments); echo "LLVM=$UOA_LLVM recipe=$KERNEL_RECIPE") |
 		sha256sum | cut -c1-12)
-	kdir="$UOA_CACHE/linux-$version-$hash"
+	local prefix="linux-${UOA_KERNEL_FLAVOUR:+$UOA_KERNEL_FLAVOUR-}"
+	kdir="$UOA_CACHE/$prefix$version-$hash"
 	if [ -e "$kdir/.uoa-built" ]; then
 		step "kernel build: cached in $kdir"
 	else
@@ -156,15 +168,16 @@ main() {
 		configure_kernel "$kdir"
 		build_kernel "$kdir"
 		step "kernel build: done"
-		# Trees of other versions or fragments are superseded (about 2 GB each).
+		# Trees of the same flavour with other versions or fragments are
+		# superseded (about 2 GB each).
 		local old
-		for old in "$UOA_CACHE"/linux-*; do
+		for old in "$UOA_CACHE/$prefix"[0-9]*; do
 			[ "$old" = "$kdir" ] || [ ! -d "$old" ] || { step "removing superseded $old"; rm -rf "$old"; }
 		done
 	fi
 	# How the module's Makefile calls this tree's make (see Makefile).
 	echo "LLVM=$UOA_LLVM" >"$kdir/uoa-make-args"
-	ln -sfn "$kdir" "$UOA_CACHE/current-kernel"
+	ln -sfn "$kdir" "$UOA_CACHE/current-kernel${UOA_KERNEL_FLAVOUR:+-$UOA_KERNEL_FLAVOUR}"
 	step "ready: KDIR=$kdir"
 }
 
