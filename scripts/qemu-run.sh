@@ -129,7 +129,7 @@ rm -rf "$stage"
 
 qemu_args=(
 	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init"
+	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init ${UOA_KERNEL_ARGS:-}"
 	-m "$mem" -smp "$smp" -display none -monitor none -no-reboot -nodefaults -serial stdio
 	-virtfs "local,path=$share_root,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$rundir,mount_tag=uoarun,security_model=none"
