@@ -20,7 +20,7 @@ export UOA_KERNEL_ARGS="acpi=off"
 UOA_KERNEL_FLAVOUR=debug bash scripts/setup.sh >/dev/null || die "set-up of the debug kernel failed"
 kdir=$(uoa_kdir)
 build="$UOA_ROOT/build/debug"
-results=build/test-results/debug
+results="$UOA_ROOT/build/test-results/debug"
 rm -rf "$results"
 mkdir -p "$results"
 passed=0 failed=0
