@@ -23,8 +23,7 @@ void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int
 void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len) { skb_postpush_rcsum(skb, start, len); }
 bool uoa_skb_is_gso(const struct sk_buff *skb) { return skb_is_gso(skb); }
 void uoa_skb_pull_headers(struct sk_buff *skb, unsigned int len) { __skb_pull(skb, len); skb->network_header += len; skb->transport_header += len; }
-/* IPv6 reassembly before the hooks; without the kernel's defragmenter, fragments are counted and left alone. */
-bool uoa_defrag6_available(void) { return IS_ENABLED(CONFIG_NF_DEFRAG_IPV6); }
+/* IPv6 reassembly before the hooks; -EOPNOTSUPP without the kernel's defragmenter (fragments are then counted and left alone). */
 #if IS_ENABLED(CONFIG_NF_DEFRAG_IPV6)
 int uoa_defrag6_enable(struct net *net) { return nf_defrag_ipv6_enable(net); }
 void uoa_defrag6_disable(struct net *net) { nf_defrag_ipv6_disable(net); }

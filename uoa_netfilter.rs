@@ -254,12 +254,12 @@ impl Ipv6Defrag {
     ///
     /// `net` is a live namespace that outlives the returned value.
     pub(crate) unsafe fn new(net: *mut bindings::net) -> Result<Self> {
-        // SAFETY: plain query.
-        let enabled = unsafe { b::uoa_defrag6_available() };
-        if enabled {
-            // SAFETY: `net` is live (caller).
-            to_result(unsafe { b::uoa_defrag6_enable(net) })?;
-        }
+        // SAFETY: `net` is live (caller).
+        let enabled = match unsafe { b::uoa_defrag6_enable(net) } {
+            // The kernel has no defragmenter (the wrapper says so).
+            e if e == EOPNOTSUPP.to_errno() => false,
+            e => to_result(e).map(|()| true)?,
+        };
         // INVARIANT: enabled just now if `enabled`.
         Ok(Self { net, enabled })
     }

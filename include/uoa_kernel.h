@@ -33,7 +33,6 @@ void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int
 void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
 bool uoa_skb_is_gso(const struct sk_buff *skb);
 void uoa_skb_pull_headers(struct sk_buff *skb, unsigned int len);
-bool uoa_defrag6_available(void);
 int uoa_defrag6_enable(struct net *net);
 void uoa_defrag6_disable(struct net *net);
 void uoa_init_delayed_work(struct delayed_work *work, work_func_t fn);

@@ -2,7 +2,8 @@
 # Checks that need the debug kernel (scripts/debug-test.sh), run in the
 # guest after the end-to-end suite: slab allocations failing at random
 # (failslab) while new flows arrive, then a kmemleak scan after rmmod.
-# Prints "ok N - name" / "not ok N - name" lines and a summary, as run.sh.
+# Prints "ok N - name" / "not ok N - name" lines and a summary
+# (run_tests, as run.sh).
 #
 # usage: tests/e2e/debug.sh   (UOA_MODULE: the module to load)
 set -u
@@ -65,27 +66,9 @@ test_kmemleak_after_rmmod() {
 	[ "$leaks" -eq 0 ] || fail "kmemleak: $(head -n 40 "$kml")"
 }
 
-passed=0 failed=0 n=0
-grep -q '^uoa ' /proc/modules && rmmod uoa
-for t in test_failslab_under_traffic test_kmemleak_after_rmmod; do
-	n=$((n + 1))
-	dmesg -C
-	log=$( (set -e; "$t") 2>&1)
-	rc=$?
+# failslab stays off between tests, whatever a test left.
+after_test() {
 	echo 0 >"$fs/probability" 2>/dev/null
-	grep -q '^uoa ' /proc/modules && rmmod uoa 2>/dev/null
-	remove_namespaces
-	trouble=$(kernel_trouble)
-	if [ $rc -eq 0 ] && [ -z "$trouble" ]; then
-		echo "ok $n - ${t#test_}"
-		printf '%s\n' "$log" | sed -n 's/^info: /    # /p'
-		passed=$((passed + 1))
-	else
-		echo "not ok $n - ${t#test_}"
-		printf '%s\n%s\n' "$log" "$trouble" | sed 's/^/    # /' | head -n 60
-		failed=$((failed + 1))
-	fi
-done
-echo "1..$n"
-echo "debug: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+}
+
+run_tests debug test_failslab_under_traffic test_kmemleak_after_rmmod

@@ -32,6 +32,40 @@ info() {
 	echo "info: $*"
 }
 
+# run_tests LABEL TEST...: runs each test function in a subshell with
+# set -e, then unloads the module, removes the namespaces (and calls
+# after_test, if the caller defines one) and checks the kernel log; prints a
+# TAP line per test, its "info:" lines, and "LABEL: N passed, N failed".
+# Returns non-zero if any failed, or none ran.
+run_tests() {
+	local label=$1 t log rc trouble passed=0 failed=0 n=0
+	shift
+	# A module loaded before (a check by hand) would make each load a no-op.
+	grep -q '^uoa ' /proc/modules && rmmod uoa
+	for t in "$@"; do
+		n=$((n + 1))
+		dmesg -C
+		log=$( (set -e; "$t") 2>&1)
+		rc=$?
+		! declare -F after_test >/dev/null || after_test
+		grep -q '^uoa ' /proc/modules && rmmod uoa 2>/dev/null
+		remove_namespaces
+		trouble=$(kernel_trouble)
+		if [ $rc -eq 0 ] && [ -z "$trouble" ]; then
+			echo "ok $n - ${t#test_}"
+			printf '%s\n' "$log" | sed -n 's/^info: /    # /p'
+			passed=$((passed + 1))
+		else
+			echo "not ok $n - ${t#test_}"
+			printf '%s\n' "$log" "$trouble" | sed '/^$/d; s/^/    # /'
+			failed=$((failed + 1))
+		fi
+	done
+	echo "1..$n"
+	echo "$label: $passed passed, $failed failed"
+	[ $failed -eq 0 ] && [ $n -gt 0 ]
+}
+
 # rmmod_retry WHAT: unloads the module, retrying for up to 2 s: a lookup
 # in flight holds it for an instant, and an operator would retry too.
 rmmod_retry() {

@@ -655,28 +655,4 @@ test_proc_files_open_across_rmmod() {
 # --- runner ---
 
 pattern=${1:-}
-passed=0 failed=0 n=0
-# A module loaded before (a check by hand) would make each load a no-op.
-grep -q '^uoa ' /proc/modules && rmmod uoa
-for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
-	case "$t" in *"$pattern"*) ;; *) continue ;; esac
-	n=$((n + 1))
-	dmesg -C
-	log=$( (set -e; "$t") 2>&1)
-	rc=$?
-	grep -q '^uoa ' /proc/modules && rmmod uoa 2>/dev/null
-	remove_namespaces
-	trouble=$(kernel_trouble)
-	if [ $rc -eq 0 ] && [ -z "$trouble" ]; then
-		echo "ok $n - ${t#test_}"
-		printf '%s\n' "$log" | sed -n 's/^info: /    # /p'
-		passed=$((passed + 1))
-	else
-		echo "not ok $n - ${t#test_}"
-		printf '%s\n' "$log" "$trouble" | sed '/^$/d; s/^/    # /'
-		failed=$((failed + 1))
-	fi
-done
-echo "1..$n"
-echo "e2e: $passed passed, $failed failed"
-[ $failed -eq 0 ] && [ $n -gt 0 ]
+run_tests e2e $(declare -F | awk '{print $3}' | grep '^test_' | grep -F -- "$pattern")
