@@ -315,6 +315,13 @@ impl<A: Addr> Table<A> {
         self.len.load(Relaxed)
     }
 
+    /// Buckets of the current bucket array.
+    #[cfg(uoa_kunit)]
+    pub(crate) fn buckets(&self) -> usize {
+        // SAFETY: the table is initialised; a plain load.
+        unsafe { b::uoa_rht_buckets(self.ht.get()) as usize }
+    }
+
     /// Bytes of kernel memory the table holds: its entries and its
     /// current bucket array (a resize in flight not counted).
     pub(crate) fn memory(&self) -> usize {

@@ -352,6 +352,24 @@ mod table {
     }
 
     #[test]
+    fn buckets_stop_at_the_cap() -> Result {
+        // Past three quarters of 64 buckets the table would double; with
+        // room for 64 mappings it stays at 64 buckets (the cap rounded up
+        // to a power of two), and every mapping stays reachable.
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(0, Budget::new(64)?), GFP_KERNEL)?;
+        for port in 0..64 {
+            assert_eq!(t.insert(key(port, RS), CLIENT, 100, 1000)?, Stored::New);
+        }
+        // Resizes run in a worker: give one time to happen.
+        kernel::time::delay::fsleep(kernel::time::Delta::from_millis(500));
+        assert_eq!(t.buckets(), 64);
+        for port in 0..64 {
+            assert_eq!(t.lookup(&key(port, RS), 100, 1000), Some(CLIENT));
+        }
+        Ok(())
+    }
+
+    #[test]
     fn wildcard_finds_among_many_daddrs() -> Result {
         let t = KBox::pin_init(Table::<[u8; 4]>::new(4, unlimited()?), GFP_KERNEL)?;
         let real = |d: u8| RealAddr::V4 {
