@@ -17,9 +17,10 @@ use kernel::{prelude::*, sync::Arc};
 use crate::{
     uoa_netfilter::{Chain, HookCall, PacketHandler, Verdict},
     uoa_parse::{
-        self, find_uoa, ipv4_checksum_update, ipv6_transport, opp_client, parse_opp_header, put_at,
-        udp_ports, IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr,
-        IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_HDR_LEN,
+        self, array_at, canonical_opp_v4, find_uoa, ipv4_checksum_update, ipv6_transport,
+        opp_client, parse_opp_header, put_at, udp_ports, IpDisplay, Ipv4Header, Ipv6Header,
+        Ipv6Transport, LookupQuery, RealAddr, IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN,
+        OPP_CANONICAL_LEN, OPP_CANONICAL_READ, OPP_HDR_LEN,
     },
     uoa_rcu::RcuSection,
     uoa_skb::{header_buf, Skb},
@@ -116,7 +117,7 @@ impl UoaNet {
     }
 
     /// Stores a mapping seen in a packet.
-    #[inline]
+    #[inline(always)]
     fn record<A: Addr>(
         &self,
         rcu: &RcuSection<'_>,
@@ -144,15 +145,8 @@ impl UoaNet {
                     self.sweeper.kick();
                 }
                 self.stats.inc(Stat::UoaSaved);
-                if self.debug && crate::net_ratelimit() {
-                    pr_info!(
-                        "{}:{} -> {}:{} real client {}\n",
-                        IpDisplay(key.saddr.as_ref()),
-                        key.sport,
-                        IpDisplay(key.daddr.as_ref()),
-                        key.dport,
-                        real
-                    );
+                if self.debug {
+                    log_mapping(&key, real);
                 }
             }
         }
@@ -175,6 +169,41 @@ impl UoaNet {
             _ => {}
         }
         Verdict::Accept
+    }
+
+    /// opp over IPv4 without options, in the shape load balancers send for
+    /// IPv4 clients (`canonical_opp_v4`): read in place and checked in one
+    /// compare. Any other shape, a fragment or a GSO packet goes the general
+    /// way (`ipv4_slow`), which reaches the same answer for this shape.
+    #[inline(never)]
+    fn ipv4_opp_canonical(&self, skb: &mut Skb, call: HookCall<'_>) -> Verdict {
+        const END: usize = IPV4_HDR_LEN + OPP_CANONICAL_READ;
+        let Some(&p) = skb.linear_prefix::<END>() else {
+            return self.ipv4_slow(skb, call);
+        };
+        let total_len = u16::from_be_bytes(array_at(&p, 2));
+        let fragment = u16::from_be_bytes(array_at(&p, 6)) & 0x3fff != 0;
+        let found = if usize::from(total_len) >= END && !fragment && !skb.is_gso() {
+            canonical_opp_v4(&array_at(&p, IPV4_HDR_LEN))
+        } else {
+            None
+        };
+        let Some((real, sport, dport)) = found else {
+            return self.ipv4_slow(skb, call);
+        };
+        let found = OppFound {
+            key: FlowKey {
+                saddr: array_at(&p, 12),
+                daddr: array_at(&p, 16),
+                sport,
+                dport,
+            },
+            real: Some(real),
+            headers: IPV4_HDR_LEN,
+            opp_len: OPP_CANONICAL_LEN,
+        };
+        let unwrapped_len = total_len - OPP_CANONICAL_LEN as u16;
+        self.finish_opp(skb, &self.v4, found, call, ipv4_as_udp(unwrapped_len))
     }
 
     /// IPv6 opp, or extension headers: off the fast path.
@@ -305,18 +334,7 @@ impl UoaNet {
             headers: ip.header_len,
             opp_len,
         };
-        self.finish_opp(skb, &self.v4, found, call, |hdr| {
-            // Total length (bytes 2-3) and protocol (byte 9, in the word
-            // with the TTL) change; the checksum follows them.
-            let word = |h: &[u8], at: usize| u16::from_be_bytes([h[at], h[at + 1]]);
-            let (old_len, old_ttl_proto) = (word(hdr, 2), word(hdr, 8));
-            put_at(hdr, 2, total_len.to_be_bytes());
-            hdr[9] = IPPROTO_UDP;
-            let mut csum = word(hdr, 10);
-            csum = ipv4_checksum_update(csum, old_len, word(hdr, 2));
-            csum = ipv4_checksum_update(csum, old_ttl_proto, word(hdr, 8));
-            put_at(hdr, 10, csum.to_be_bytes());
-        })
+        self.finish_opp(skb, &self.v4, found, call, ipv4_as_udp(total_len))
     }
 
     fn ipv6_opp(
@@ -387,7 +405,9 @@ impl UoaNet {
 
     /// Records what a valid opp header carried and, in LOCAL_IN, removes
     /// it from the packet; `edit` then fixes the moved network headers up
-    /// for plain UDP.
+    /// for plain UDP. Inline: the canonical IPv4 path then moves its
+    /// 20-byte header without a call.
+    #[inline(always)]
     fn finish_opp<A: Addr>(
         &self,
         skb: &mut Skb,
@@ -473,6 +493,39 @@ impl UoaNet {
     }
 }
 
+/// `uoa_debug=1`: logs a stored mapping (rate-limited). Out of line, so the
+/// formatting's stack frame stays off the packet path.
+#[cold]
+#[inline(never)]
+fn log_mapping<A: Addr>(key: &FlowKey<A>, real: RealAddr) {
+    if crate::net_ratelimit() {
+        pr_info!(
+            "{}:{} -> {}:{} real client {}\n",
+            IpDisplay(key.saddr.as_ref()),
+            key.sport,
+            IpDisplay(key.daddr.as_ref()),
+            key.dport,
+            real
+        );
+    }
+}
+
+/// The edit that makes an IPv4 header whose opp header was removed a plain
+/// UDP one of `total_len` bytes: total length (bytes 2-3) and protocol
+/// (byte 9, in the word with the TTL) change; the checksum follows them.
+fn ipv4_as_udp(total_len: u16) -> impl FnOnce(&mut [u8]) {
+    move |hdr| {
+        let word = |h: &[u8], at: usize| u16::from_be_bytes(array_at(h, at));
+        let (old_len, old_ttl_proto) = (word(hdr, 2), word(hdr, 8));
+        put_at(hdr, 2, total_len.to_be_bytes());
+        hdr[9] = IPPROTO_UDP;
+        let mut csum = word(hdr, 10);
+        csum = ipv4_checksum_update(csum, old_len, word(hdr, 2));
+        csum = ipv4_checksum_update(csum, old_ttl_proto, word(hdr, 8));
+        put_at(hdr, 10, csum.to_be_bytes());
+    }
+}
+
 impl PacketHandler for UoaNet {
     #[inline(always)]
     fn ipv4(&self, skb: &mut Skb, call: HookCall<'_>) -> Verdict {
@@ -487,7 +540,7 @@ impl PacketHandler for UoaNet {
         }
         match h[9] {
             IPPROTO_UDP => self.stats.inc(Stat::UoaNone),
-            IPPROTO_OPP => return self.ipv4_slow(skb, call),
+            IPPROTO_OPP => return self.ipv4_opp_canonical(skb, call),
             _ => {}
         }
         Verdict::Accept

@@ -11,7 +11,7 @@ use core::marker::PhantomData;
 
 use kernel::{
     bindings,
-    error::{from_result, to_result},
+    error::to_result,
     ffi::{c_int, c_uint, c_void},
     prelude::*,
     sync::Arc,
@@ -406,11 +406,13 @@ unsafe extern "C" fn sockopt_get_trampoline<T: SockoptGet>(
     user: *mut c_void,
     len: *mut c_int,
 ) -> c_int {
-    from_result(|| {
-        // SAFETY: `len` points at the caller's length for the call.
-        let len = unsafe { &mut *len };
-        // INVARIANT: `sk` is live for the call (netfilter's contract).
-        T::get(&SockRef(sk), optval, UserPtr::from_ptr(user), len)?;
-        Ok(0)
-    })
+    // SAFETY: `len` points at the caller's length for the call.
+    let len = unsafe { &mut *len };
+    // INVARIANT: `sk` is live for the call (netfilter's contract).
+    // A plain match rather than `from_result`, which stays out of line:
+    // every lookup passes here.
+    match T::get(&SockRef(sk), optval, UserPtr::from_ptr(user), len) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }

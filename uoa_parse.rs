@@ -260,6 +260,44 @@ pub fn opp_client(header: &OppHeader, opp: &[u8]) -> Result<Option<RealAddr>, Pa
     }
 }
 
+/// Length of the opp header a load balancer sends for an IPv4 client: the
+/// fixed part and one UOA option of 8 bytes.
+pub const OPP_CANONICAL_LEN: usize = OPP_HDR_LEN + UOA_LEN_IPV4 as usize;
+/// What `canonical_opp_v4` reads: that header and the UDP ports after it.
+pub const OPP_CANONICAL_READ: usize = OPP_CANONICAL_LEN + 4;
+
+/// The commonest opp header in one read: version 1, UDP, 12 bytes long,
+/// holding one UOA option with an IPv4 client; then the UDP ports. Returns
+/// the client and the ports, or `None` for any other shape, which the
+/// general parser (`parse_opp_header`, `opp_client`) then decides. Where it
+/// answers, it answers as the general parser does (a property test checks
+/// it); the caller makes sure the datagram holds all `OPP_CANONICAL_READ`
+/// bytes.
+#[inline]
+pub fn canonical_opp_v4(b: &[u8; OPP_CANONICAL_READ]) -> Option<(RealAddr, u16, u16)> {
+    const FIXED: [u8; 6] = [
+        OPP_VERSION_IPV4 << 4,
+        IPPROTO_UDP,
+        0,
+        OPP_CANONICAL_LEN as u8,
+        IPOPT_UOA,
+        UOA_LEN_IPV4,
+    ];
+    if array_at::<6>(b, 0) != FIXED {
+        return None;
+    }
+    let real = RealAddr::V4 {
+        addr: array_at(b, 8),
+        port: u16::from_be_bytes(array_at(b, 6)),
+    };
+    let at = OPP_CANONICAL_LEN;
+    Some((
+        real,
+        u16::from_be_bytes(array_at(b, at)),
+        u16::from_be_bytes(array_at(b, at + 2)),
+    ))
+}
+
 /// The fields of an IPv4 header this module needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ipv4Header {

@@ -92,6 +92,20 @@ impl Skb {
         unsafe { &*(*self.raw()).data.cast::<[u8; N]>() }
     }
 
+    /// The first `N` bytes of the network header, in place, if the linear
+    /// area holds them (`None` otherwise; the packet may still be that
+    /// long, in fragments, which `header` reads).
+    #[inline(always)]
+    pub(crate) fn linear_prefix<const N: usize>(&self) -> Option<&[u8; N]> {
+        if self.headlen() < N {
+            return None;
+        }
+        // SAFETY: the linear area holds at least `N` bytes from `data`
+        // (just checked); it lives as long as the skb and cannot change
+        // while `self` is borrowed.
+        Some(unsafe { &*(*self.raw()).data.cast::<[u8; N]>() })
+    }
+
     /// `len` bytes at `offset`: in place if linear, else copied into `buf`
     /// (which must be at least `len` long). `None` if the packet is shorter.
     #[inline]
@@ -148,6 +162,10 @@ impl Skb {
     /// same headers as before, and a `CHECKSUM_COMPLETE` sum covers the new
     /// bytes: the old headers and gap are subtracted, the edited headers
     /// added. On error (no memory to unshare a clone) nothing has changed.
+    ///
+    /// Inline, so that where `headers` is a constant the move of the
+    /// headers is a few loads and stores rather than a call to `memmove`.
+    #[inline(always)]
     pub(crate) fn remove_after_headers(
         &mut self,
         headers: usize,

@@ -2,7 +2,7 @@
 # Runs every uoa-rs test, setting everything up first:
 #   1. host: cargo test of the pure parser (unit and property tests), then
 #      60 s of coverage-guided fuzzing of it (scripts/fuzz.sh, libFuzzer);
-#   2. build: uoa.ko, the KUnit and benchmark builds with clippy, the samples; any
+#   2. build: uoa.ko, the KUnit and benchmark builds with clippy, the samples and test programs; any
 #      compiler or clippy warning fails it; rustfmt --check (kernel config);
 #      then the C header's layout, checked by tests/abi (C, and from C++);
 #   3. KUnit: loads the test build in the guest, parses the KTAP output with
@@ -62,10 +62,10 @@ rc=$?
 tail -n 4 "$results/fuzz.log"
 if [ $rc -eq 0 ]; then count fuzz 1 0 0; else count fuzz 0 1 $rc; fi
 
-step "build: uoa.ko, KUnit build (both with clippy), samples"
+step "build: uoa.ko, KUnit build (both with clippy), samples, test programs"
 # From scratch, so that every warning shows (results stay in build/).
 rm -rf build/module build/kunit build/bench
-{ make CLIPPY=1 && make CLIPPY=1 KUNIT=1 && make CLIPPY=1 BENCH=1 && make -C samples; } \
+{ make CLIPPY=1 && make CLIPPY=1 KUNIT=1 && make CLIPPY=1 BENCH=1 && make -C samples && make -C tests/e2e; } \
 	>"$results/build.log" 2>&1
 rc=$?
 if [ $rc -ne 0 ]; then

@@ -159,6 +159,7 @@ kernel_trouble() {
 
 LB=$ROOT/samples/uoa_lb
 ECHO=$ROOT/samples/uoa_echo
+STORM=$ROOT/tests/e2e/uoa_storm
 
 # start_echo NS OUT [-6] PORT: an echo server that prints each datagram's
 # real client to OUT; waits until it listens.

@@ -282,6 +282,44 @@ test_malformed_packets() {
 	expect_eq "valid after malformed" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4030 '*' 5000)" "192.0.2.66 6666"
 }
 
+# A storm of randomly mutated IPv4 and IPv6 packets (tests/e2e/uoa_storm.c:
+# options, opp headers, lengths, truncations, extension headers, fragments)
+# at a real server: no kernel report (run_tests checks the log), no opp
+# packet reaches the IP layer as protocol 248, and afterwards the module
+# still answers correctly, for a flow stored before the storm and one after.
+test_packet_storm() {
+	local n=${UOA_STORM_PACKETS:-100000} seed=${UOA_STORM_SEED:-$RANDOM} out watcher i
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	# Counts what reaches the IP layer as protocol 248.
+	ip netns exec uoa-rs "$STORM" -w >/tmp/uoa-storm-watch 2>&1 &
+	watcher=$!
+	for i in $(seq 50); do
+		grep -q watching /tmp/uoa-storm-watch && break
+		sleep 0.05
+	done
+	# The storm's datagrams go to port 5000; this flow's to 5001.
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.150:1500 -s "$LB_IP:4150" -d "$RS_IP:5001"
+	out=$(in_ns uoa-lb "$STORM" -s "$LB_IP" -d "$RS_IP" -S "$LB_IP6" -D "$RS_IP6" \
+		-p 5000 -n "$n" -r "$seed") || fail "uoa_storm: $out"
+	info "storm (seed $seed): $out"
+	info "storm: the module counted $(stat uoa-rs 6) saved, $(extra uoa-rs malformed) malformed," \
+		"$(extra uoa-rs opp_dropped) opp dropped, $(extra uoa-rs fragments) fragments;" \
+		"$(extra uoa-rs mappings_ipv4) + $(extra uoa-rs mappings_ipv6) mappings"
+	[ "$(extra uoa-rs malformed)" -gt 0 ] || fail "no malformed packet reached the module"
+	[ "$(stat uoa-rs 6)" -gt 0 ] || fail "no valid packet stored a mapping"
+	sleep 0.5
+	kill "$watcher"
+	wait "$watcher" || true
+	expect_line "protocol 248 watcher" /tmp/uoa-storm-watch '^protocol 248 delivered'
+	info "storm: $(grep delivered /tmp/uoa-storm-watch)"
+	grep -q 'delivered: 0 IPv4, 0 IPv6' /tmp/uoa-storm-watch || fail "opp packets reached the IP layer"
+	expect_eq "flow from before the storm" "$(in_ns uoa-rs "$LOOKUP" "$LB_IP" 4150 '*' 5001)" "192.0.2.150 1500"
+	in_ns uoa-lb "$LB" -m opp -c "[2001:db8::151]:1510" -s "[$LB_IP6]:4151" -d "[$RS_IP6]:5001"
+	sleep 0.2
+	expect_eq "flow after the storm" "$(in_ns uoa-rs "$LOOKUP" -6 "$LB_IP6" 4151 '*' 5001)" "2001:db8::151 1510"
+}
+
 test_namespace_isolation() {
 	make_pair uoa-lb uoa-rs
 	load_uoa
