@@ -17,10 +17,10 @@ use kernel::{prelude::*, sync::Arc};
 use crate::{
     uoa_netfilter::{Chain, HookCall, PacketHandler, Verdict},
     uoa_parse::{
-        self, array_at, canonical_opp_v4, find_uoa, ipv4_checksum_update, ipv6_transport,
-        opp_client, parse_opp_header, put_at, udp_ports, IpDisplay, Ipv4Header, Ipv6Header,
-        Ipv6Transport, LookupQuery, RealAddr, IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN,
-        OPP_CANONICAL_LEN, OPP_CANONICAL_READ, OPP_HDR_LEN,
+        self, array_at, canonical_opp_v4, canonical_uoa_v4, find_uoa, ipv4_checksum_update,
+        ipv6_transport, opp_client, parse_opp_header, put_at, udp_ports, IpDisplay, Ipv4Header,
+        Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN,
+        IPV6_HDR_LEN, OPP_CANONICAL_LEN, OPP_CANONICAL_READ, OPP_HDR_LEN, UOA_CANONICAL_READ,
     },
     uoa_rcu::RcuSection,
     uoa_skb::{header_buf, Skb},
@@ -182,8 +182,7 @@ impl UoaNet {
             return self.ipv4_slow(skb, call);
         };
         let total_len = u16::from_be_bytes(array_at(&p, 2));
-        let fragment = u16::from_be_bytes(array_at(&p, 6)) & 0x3fff != 0;
-        let found = if usize::from(total_len) >= END && !fragment && !skb.is_gso() {
+        let found = if usize::from(total_len) >= END && !ipv4_fragment(&p) && !skb.is_gso() {
             canonical_opp_v4(&array_at(&p, IPV4_HDR_LEN))
         } else {
             None
@@ -204,6 +203,35 @@ impl UoaNet {
         };
         let unwrapped_len = total_len - OPP_CANONICAL_LEN as u16;
         self.finish_opp(skb, &self.v4, found, call, ipv4_as_udp(unwrapped_len))
+    }
+
+    /// UDP over IPv4 whose 8 bytes of options are one UOA option with an
+    /// IPv4 client (`canonical_uoa_v4`), the way load balancers send it:
+    /// read in place and checked in one compare. Any other shape, a
+    /// fragment or a GSO packet goes the general way (`ipv4_slow`).
+    #[inline(never)]
+    fn ipv4_option_canonical(&self, skb: &mut Skb, call: HookCall<'_>) -> Verdict {
+        const END: usize = IPV4_HDR_LEN + UOA_CANONICAL_READ;
+        let Some(&p) = skb.linear_prefix::<END>() else {
+            return self.ipv4_slow(skb, call);
+        };
+        let total_len = usize::from(u16::from_be_bytes(array_at(&p, 2)));
+        let found = if total_len >= END && !ipv4_fragment(&p) && !skb.is_gso() {
+            canonical_uoa_v4(&array_at(&p, IPV4_HDR_LEN))
+        } else {
+            None
+        };
+        let Some((real, sport, dport)) = found else {
+            return self.ipv4_slow(skb, call);
+        };
+        let key = FlowKey {
+            saddr: array_at(&p, 12),
+            daddr: array_at(&p, 16),
+            sport,
+            dport,
+        };
+        self.record(call.rcu, &self.v4, key, real);
+        Verdict::Accept
     }
 
     /// IPv6 opp, or extension headers: off the fast path.
@@ -493,6 +521,13 @@ impl UoaNet {
     }
 }
 
+/// Whether an IPv4 header (at least 8 bytes of it) is a fragment's: MF set
+/// or a non-zero offset.
+#[inline(always)]
+fn ipv4_fragment(h: &[u8]) -> bool {
+    u16::from_be_bytes(array_at(h, 6)) & 0x3fff != 0
+}
+
 /// `uoa_debug=1`: logs a stored mapping (rate-limited). Out of line, so the
 /// formatting's stack frame stays off the packet path.
 #[cold]
@@ -535,7 +570,11 @@ impl PacketHandler for UoaNet {
         // is a tail call.
         let h = skb.network_prefix::<10>();
         if h[0] != 0x45 {
-            // IP options (or a header this module leaves to the stack).
+            // IP options (or a header this module leaves to the stack); of
+            // these, a UDP header of 28 bytes is most likely a lone UOA.
+            if h[0] == 0x47 && h[9] == IPPROTO_UDP {
+                return self.ipv4_option_canonical(skb, call);
+            }
             return self.ipv4_slow(skb, call);
         }
         match h[9] {

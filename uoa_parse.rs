@@ -275,22 +275,37 @@ pub const OPP_CANONICAL_READ: usize = OPP_CANONICAL_LEN + 4;
 /// bytes.
 #[inline]
 pub fn canonical_opp_v4(b: &[u8; OPP_CANONICAL_READ]) -> Option<(RealAddr, u16, u16)> {
-    const FIXED: [u8; 6] = [
+    const FIXED: [u8; 4] = [
         OPP_VERSION_IPV4 << 4,
         IPPROTO_UDP,
         0,
         OPP_CANONICAL_LEN as u8,
-        IPOPT_UOA,
-        UOA_LEN_IPV4,
     ];
-    if array_at::<6>(b, 0) != FIXED {
+    if array_at::<4>(b, 0) != FIXED {
+        return None;
+    }
+    canonical_uoa_v4(&array_at(b, OPP_HDR_LEN))
+}
+
+/// What `canonical_uoa_v4` reads: a UOA option and the UDP ports after it.
+pub const UOA_CANONICAL_READ: usize = UOA_LEN_IPV4 as usize + 4;
+
+/// An option area that is one UOA option with an IPv4 client, then the UDP
+/// ports, in one read: the commonest IPv4-option packet (header length
+/// 28), and the options of the commonest opp header. Returns the client
+/// and the ports, or `None` for any other shape (the general parser,
+/// `find_uoa`, decides those); where it answers, it answers as `find_uoa`
+/// and `udp_ports` do.
+#[inline]
+pub fn canonical_uoa_v4(b: &[u8; UOA_CANONICAL_READ]) -> Option<(RealAddr, u16, u16)> {
+    if b[0] != IPOPT_UOA || b[1] != UOA_LEN_IPV4 {
         return None;
     }
     let real = RealAddr::V4 {
-        addr: array_at(b, 8),
-        port: u16::from_be_bytes(array_at(b, 6)),
+        addr: array_at(b, 4),
+        port: u16::from_be_bytes(array_at(b, 2)),
     };
-    let at = OPP_CANONICAL_LEN;
+    let at = usize::from(UOA_LEN_IPV4);
     Some((
         real,
         u16::from_be_bytes(array_at(b, at)),

@@ -99,6 +99,28 @@ proptest! {
         }
     }
 
+    /// The one-read parser of a lone IPv4 UOA option answers as
+    /// `find_uoa` and `udp_ports` wherever it answers.
+    #[test]
+    fn canonical_uoa_agrees_with_the_general_parser(
+        tail in any::<[u8; 10]>(),
+        first in prop_oneof![Just(IPOPT_UOA), any::<u8>()],
+        second in prop_oneof![Just(UOA_LEN_IPV4), any::<u8>()],
+    ) {
+        let mut b = [0u8; UOA_CANONICAL_READ];
+        b[0] = first;
+        b[1] = second;
+        b[2..].copy_from_slice(&tail);
+        let opt = usize::from(UOA_LEN_IPV4);
+        match canonical_uoa_v4(&b) {
+            Some((real, sport, dport)) => {
+                prop_assert_eq!(find_uoa(&b[..opt]), Ok(Some(real)));
+                prop_assert_eq!(udp_ports(&b[opt..]), Ok((sport, dport)));
+            }
+            None => prop_assert!(first != IPOPT_UOA || second != UOA_LEN_IPV4),
+        }
+    }
+
     #[test]
     fn uoa_options_round_trip(port in any::<u16>(), addr in any::<[u8; 4]>(), pad in 0usize..4) {
         let mut area = vec![1u8; pad];
