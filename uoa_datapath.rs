@@ -17,10 +17,11 @@ use kernel::{prelude::*, sync::Arc};
 use crate::{
     uoa_netfilter::{Chain, HookCall, PacketHandler, Verdict},
     uoa_parse::{
-        self, array_at, canonical_opp_v4, canonical_uoa_v4, find_uoa, ipv4_checksum_update,
-        ipv6_transport, opp_client, parse_opp_header, put_at, udp_ports, IpDisplay, Ipv4Header,
-        Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN,
-        IPV6_HDR_LEN, OPP_CANONICAL_LEN, OPP_CANONICAL_READ, OPP_HDR_LEN, UOA_CANONICAL_READ,
+        self, array_at, canonical_opp_v4, canonical_uoa_v4, find_dstopt_uoa, find_uoa,
+        ipv4_checksum_update, ipv6_transport, opp_client, parse_opp_header, put_at, udp_ports,
+        IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, Uoa, UoaFormat,
+        IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_CANONICAL_LEN,
+        OPP_CANONICAL_READ, OPP_HDR_LEN, UOA_CANONICAL_READ,
     },
     uoa_rcu::RcuSection,
     uoa_skb::{header_buf, Skb},
@@ -55,8 +56,8 @@ impl kernel::fmt::Display for RealAddr {
 struct OppFound<A: Addr> {
     /// The flow it arrived on.
     key: FlowKey<A>,
-    /// The client it names (none: an opp header without a UOA option).
-    real: Option<RealAddr>,
+    /// The UOA it holds (none: an opp header without a UOA option).
+    uoa: Option<Uoa>,
     /// Bytes of network headers before it.
     headers: usize,
     /// Its length, options included.
@@ -67,8 +68,8 @@ struct OppFound<A: Addr> {
 struct OppRead {
     /// Its length, options included.
     len: usize,
-    /// The client it names (none: an opp header without a UOA option).
-    real: Option<RealAddr>,
+    /// The UOA it holds (none: an opp header without a UOA option).
+    uoa: Option<Uoa>,
     sport: u16,
     dport: u16,
 }
@@ -118,14 +119,10 @@ impl UoaNet {
 
     /// Stores a mapping seen in a packet.
     #[inline(always)]
-    fn record<A: Addr>(
-        &self,
-        rcu: &RcuSection<'_>,
-        table: &Table<A>,
-        key: FlowKey<A>,
-        real: RealAddr,
-    ) {
+    fn record<A: Addr>(&self, rcu: &RcuSection<'_>, table: &Table<A>, key: FlowKey<A>, uoa: Uoa) {
         self.stats.inc(Stat::UoaGot);
+        self.stats.inc(Stat::format(uoa.format));
+        let real = uoa.real;
         if !uoa_trusted::allows(key.saddr.as_ref(), rcu) {
             self.stats.inc(Stat::Untrusted);
             return;
@@ -197,7 +194,7 @@ impl UoaNet {
                 sport,
                 dport,
             },
-            real: Some(real),
+            uoa: Some(Uoa::plain(real, UoaFormat::Opp)),
             headers: IPV4_HDR_LEN,
             opp_len: OPP_CANONICAL_LEN,
         };
@@ -230,7 +227,12 @@ impl UoaNet {
             sport,
             dport,
         };
-        self.record(call.rcu, &self.v4, key, real);
+        self.record(
+            call.rcu,
+            &self.v4,
+            key,
+            Uoa::plain(real, UoaFormat::Ipv4Option),
+        );
         Verdict::Accept
     }
 
@@ -248,7 +250,11 @@ impl UoaNet {
             return Verdict::Accept;
         };
         match ipv6_transport(bytes) {
-            Ok(Ipv6Transport::Udp { .. }) => self.stats.inc(Stat::UoaNone),
+            Ok(Ipv6Transport::Udp {
+                offset,
+                dstopts: Some(at),
+            }) => self.ipv6_dstopts(bytes, &ip, at, offset, call.rcu),
+            Ok(Ipv6Transport::Udp { dstopts: None, .. }) => self.stats.inc(Stat::UoaNone),
             Ok(Ipv6Transport::Fragment) => self.stats.inc(Stat::Fragment),
             Ok(Ipv6Transport::Opp {
                 nexthdr_offset,
@@ -276,11 +282,11 @@ impl UoaNet {
             return self.stats.inc(Stat::Gso);
         }
         let mut area = header_buf::<40>();
-        let real = match skb
+        let uoa = match skb
             .header(IPV4_HDR_LEN, ip.header_len - IPV4_HDR_LEN, &mut area)
             .map(find_uoa)
         {
-            Some(Ok(Some(real))) => real,
+            Some(Ok(Some(uoa))) => uoa,
             Some(Ok(None)) => return self.stats.inc(Stat::UoaNone),
             _ => return self.malformed(),
         };
@@ -297,8 +303,38 @@ impl UoaNet {
                 sport,
                 dport,
             },
-            real,
+            uoa,
         );
+    }
+
+    /// UDP over IPv6 after a Destination Options header at `at` (of the
+    /// walked `bytes`), where ByteDance and Huawei put their UOA. The header
+    /// stays: its option types tell the stack to skip them.
+    fn ipv6_dstopts(
+        &self,
+        bytes: &[u8],
+        ip: &Ipv6Header,
+        at: usize,
+        udp: usize,
+        rcu: &RcuSection<'_>,
+    ) {
+        // The walk checked that the header lies before `udp`.
+        let hdr = &bytes[at..at + (usize::from(bytes[at + 1]) + 1) * 8];
+        let uoa = match find_dstopt_uoa(hdr) {
+            Ok(Some(uoa)) => uoa,
+            Ok(None) => return self.stats.inc(Stat::UoaNone),
+            Err(_) => return self.malformed(),
+        };
+        let Some(Ok((sport, dport))) = bytes.get(udp..).map(udp_ports) else {
+            return self.malformed();
+        };
+        let key = FlowKey {
+            saddr: ip.saddr,
+            daddr: ip.daddr,
+            sport,
+            dport,
+        };
+        self.record(rcu, &self.v6, key, uoa);
     }
 
     /// Reads and validates the opp header at `offset`, with the UDP ports
@@ -315,11 +351,11 @@ impl UoaNet {
             .filter(|h| h.len <= OPP_MAX_LEN)
             .and_then(|h| {
                 let (opp, udp) = skb.header(offset, h.len + 4, &mut whole)?.split_at(h.len);
-                let real = opp_client(&h, opp).ok()?;
+                let uoa = opp_client(&h, opp).ok()?;
                 let (sport, dport) = udp_ports(udp).ok()?;
                 Some(OppRead {
                     len: h.len,
-                    real,
+                    uoa,
                     sport,
                     dport,
                 })
@@ -342,7 +378,7 @@ impl UoaNet {
         let end = ip.total_len.min(skb.len());
         let Some(OppRead {
             len: opp_len,
-            real,
+            uoa,
             sport,
             dport,
         }) = self.read_opp(skb, ip.header_len, end)
@@ -358,7 +394,7 @@ impl UoaNet {
         let total_len = (ip.total_len - opp_len) as u16;
         let found = OppFound {
             key,
-            real,
+            uoa,
             headers: ip.header_len,
             opp_len,
         };
@@ -382,7 +418,7 @@ impl UoaNet {
         let end = (IPV6_HDR_LEN + ip.payload_len).min(skb.len());
         let Some(OppRead {
             len: opp_len,
-            real,
+            uoa,
             sport,
             dport,
         }) = self.read_opp(skb, offset, end)
@@ -398,7 +434,7 @@ impl UoaNet {
         let payload_len = (ip.payload_len - opp_len) as u16;
         let found = OppFound {
             key,
-            real,
+            uoa,
             headers: offset,
             opp_len,
         };
@@ -446,12 +482,12 @@ impl UoaNet {
     ) -> Verdict {
         let OppFound {
             key,
-            real,
+            uoa,
             headers,
             opp_len,
         } = found;
-        match real {
-            Some(real) => self.record(call.rcu, table, key, real),
+        match uoa {
+            Some(uoa) => self.record(call.rcu, table, key, uoa),
             None => self.stats.inc(Stat::UoaNone),
         }
         if call.chain == Chain::LocalIn && skb.remove_after_headers(headers, opp_len, edit).is_err()

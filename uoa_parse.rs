@@ -19,6 +19,25 @@ pub const IPOPT_UOA: u8 = 31;
 pub const UOA_LEN_IPV4: u8 = 8;
 /// Length of a UOA option with an IPv6 client.
 pub const UOA_LEN_IPV6: u8 = 20;
+/// ByteDance's "asym" UOA option type, read as type 31 of their lengths.
+pub const IPOPT_UOA_ASYM: u8 = 30;
+/// ByteDance's "v2" UOA option type, with a VNI and no destination.
+pub const IPOPT_UOA_VNI: u8 = 29;
+/// ByteDance's options of types 31 and 30 (client and original
+/// destination): lengths with inner IPv4 and inner IPv6 addresses.
+pub const BD_LEN_IPV4: u8 = 16;
+/// See `BD_LEN_IPV4`.
+pub const BD_LEN_IPV6: u8 = 40;
+/// ByteDance's type 29 (VNI and client): lengths for IPv4 and IPv6.
+pub const BD_VNI_LEN_IPV4: u8 = 16;
+/// See `BD_VNI_LEN_IPV4`.
+pub const BD_VNI_LEN_IPV6: u8 = 32;
+/// Opt Data Len of Huawei's Destination Options UOA (port, address).
+pub const HW_DATA_LEN_IPV4: u8 = 6;
+/// See `HW_DATA_LEN_IPV4`.
+pub const HW_DATA_LEN_IPV6: u8 = 18;
+/// IPv6 next header of a Destination Options header.
+pub const IPPROTO_DSTOPTS: u8 = 60;
 /// The private IP protocol of the "opp" header.
 pub const IPPROTO_OPP: u8 = 248;
 /// IP protocol number of UDP.
@@ -80,6 +99,90 @@ impl RealAddr {
     }
 }
 
+/// The wire form a UOA arrived in: which balancer sends it, and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UoaFormat {
+    /// DPVS's (and Huawei's) IPv4 option: type 31, length 8 or 20.
+    Ipv4Option,
+    /// DPVS's protocol 248 header, version 1 or 2.
+    Opp,
+    /// ByteDance's IPv4 option, types 31 and 30, length 16 or 40: client
+    /// and original destination.
+    BytedanceOption,
+    /// ByteDance's IPv4 option type 29, length 16 or 32: VNI and client.
+    BytedanceVniOption,
+    /// ByteDance's protocol 248 variant: any other version, one option.
+    BytedanceOpp,
+    /// ByteDance's Destination Options form of types 31 and 30.
+    BytedanceDstopt,
+    /// ByteDance's Destination Options form of type 29.
+    BytedanceVniDstopt,
+    /// Huawei ELB's Destination Options form: type 31, port and address.
+    HuaweiDstopt,
+}
+
+impl UoaFormat {
+    /// Every format, in the order `uoa_stats_extra` lists them.
+    pub const ALL: [UoaFormat; 8] = [
+        UoaFormat::Ipv4Option,
+        UoaFormat::Opp,
+        UoaFormat::BytedanceOption,
+        UoaFormat::BytedanceVniOption,
+        UoaFormat::BytedanceOpp,
+        UoaFormat::BytedanceDstopt,
+        UoaFormat::BytedanceVniDstopt,
+        UoaFormat::HuaweiDstopt,
+    ];
+
+    /// Its name in `uoa_stats_extra` ("format_NAME").
+    pub fn name(self) -> &'static str {
+        match self {
+            UoaFormat::Ipv4Option => "ipv4_option",
+            UoaFormat::Opp => "opp",
+            UoaFormat::BytedanceOption => "bytedance_option",
+            UoaFormat::BytedanceVniOption => "bytedance_vni_option",
+            UoaFormat::BytedanceOpp => "bytedance_opp",
+            UoaFormat::BytedanceDstopt => "bytedance_dstopt",
+            UoaFormat::BytedanceVniDstopt => "bytedance_vni_dstopt",
+            UoaFormat::HuaweiDstopt => "huawei_dstopt",
+        }
+    }
+}
+
+/// What a UOA carries besides the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UoaExtra {
+    /// Nothing (DPVS's and Huawei's formats).
+    None,
+    /// The flow's original destination, address and port (ByteDance's
+    /// types 31 and 30); of the same family as the client.
+    Destination(RealAddr),
+    /// A VNI (ByteDance's type 29).
+    Vni(u32),
+}
+
+/// A UOA as found in a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Uoa {
+    /// The real client.
+    pub real: RealAddr,
+    /// What else it carries.
+    pub extra: UoaExtra,
+    /// The wire form it came in.
+    pub format: UoaFormat,
+}
+
+impl Uoa {
+    /// A UOA of DPVS's formats (client only).
+    pub fn plain(real: RealAddr, format: UoaFormat) -> Self {
+        Self {
+            real,
+            extra: UoaExtra::None,
+            format,
+        }
+    }
+}
+
 /// An IPv4 (4 bytes) or IPv6 (16 bytes) address, displayed the usual way:
 /// dotted quad, or RFC 5952 hex groups with the longest zero run as `::`.
 pub struct IpDisplay<'a>(pub &'a [u8]);
@@ -136,10 +239,14 @@ pub enum ParseError {
     Truncated,
     /// The IPv4 option area breaks RFC 791 (length below 2 or past the end).
     BadOptionArea,
-    /// A UOA option whose length is neither 8 nor 20.
+    /// A UOA option whose length is not one of its type's.
     BadUoaLength(u8),
-    /// An opp header version other than 1 or 2.
-    BadOppVersion(u8),
+    /// A ByteDance option whose operation byte is not 0 (inner IPv4) or 1
+    /// (inner IPv6), or disagrees with its length.
+    BadUoaOperation(u8),
+    /// A protocol 248 header of ByteDance's variant (a version other than
+    /// 1 or 2) that is not exactly one UOA option of 8 or 20 bytes.
+    BadBytedanceOpp,
     /// The opp header's reserved bits are set.
     OppReservedBits,
     /// opp length below 4, not a multiple of 4, or past the packet.
@@ -148,31 +255,176 @@ pub enum ParseError {
     OppNotUdp(u8),
     /// The UOA address family disagrees with the opp version.
     OppFamilyMismatch,
+    /// DPVS's opp header holding a UOA option of another balancer's form.
+    OppForeignUoa,
 }
 
-/// Decodes one UOA option (type, length, port, address); `opt` is the
-/// whole option, `opt[1]` bytes long.
-#[inline]
-pub fn parse_uoa_option(opt: &[u8]) -> Result<RealAddr, ParseError> {
-    let (&kind, rest) = opt.split_first().ok_or(ParseError::Truncated)?;
-    debug_assert_eq!(kind, IPOPT_UOA);
-    let &len = rest.first().ok_or(ParseError::Truncated)?;
-    if len != UOA_LEN_IPV4 && len != UOA_LEN_IPV6 {
-        return Err(ParseError::BadUoaLength(len));
-    }
-    let opt = opt.get(..usize::from(len)).ok_or(ParseError::Truncated)?;
-    let port = u16::from_be_bytes([opt[2], opt[3]]);
-    Ok(if len == UOA_LEN_IPV4 {
+/// An address of `N` bytes at `at`, with `port`, as a `RealAddr`.
+fn addr_port<const N: usize>(bytes: &[u8], at: usize, port: u16) -> RealAddr {
+    if N == 4 {
         RealAddr::V4 {
-            addr: array_at(opt, 4),
+            addr: array_at(bytes, at),
             port,
         }
     } else {
         RealAddr::V6 {
-            addr: array_at(opt, 4),
+            addr: array_at(bytes, at),
             port,
         }
+    }
+}
+
+/// ByteDance's body of types 31 and 30 (after type, length, operation and
+/// pad in the IPv4 option; the option data in Destination Options):
+/// client port, destination port, client address, destination address.
+fn bytedance_addresses(body: &[u8], v6: bool, format: UoaFormat) -> Uoa {
+    let sport = u16::from_be_bytes(array_at(body, 0));
+    let dport = u16::from_be_bytes(array_at(body, 2));
+    let (real, dest) = if v6 {
+        (
+            addr_port::<16>(body, 4, sport),
+            addr_port::<16>(body, 20, dport),
+        )
+    } else {
+        (
+            addr_port::<4>(body, 4, sport),
+            addr_port::<4>(body, 8, dport),
+        )
+    };
+    Uoa {
+        real,
+        extra: UoaExtra::Destination(dest),
+        format,
+    }
+}
+
+/// ByteDance's body of type 29: VNI, client port, 2 bytes of pad, client
+/// address (IPv6: then 4 bytes of pad).
+fn bytedance_vni(body: &[u8], v6: bool, format: UoaFormat) -> Uoa {
+    let port = u16::from_be_bytes(array_at(body, 4));
+    let real = if v6 {
+        addr_port::<16>(body, 8, port)
+    } else {
+        addr_port::<4>(body, 8, port)
+    };
+    Uoa {
+        real,
+        extra: UoaExtra::Vni(u32::from_be_bytes(array_at(body, 0))),
+        format,
+    }
+}
+
+/// Decodes one IPv4 UOA option; `opt` is the whole option (`opt[1]` bytes
+/// long). Told apart by type and exact length:
+/// - type 31, length 8 or 20: DPVS's (and Huawei's) port and address;
+/// - types 31 and 30, length 16 or 40: ByteDance's client and original
+///   destination, inner IPv4 or IPv6, with the operation byte to match;
+/// - type 29, length 16 or 32: ByteDance's VNI and client, likewise.
+///
+/// Any other length of these types is malformed.
+#[inline]
+pub fn parse_uoa_option(opt: &[u8]) -> Result<Uoa, ParseError> {
+    let (&kind, rest) = opt.split_first().ok_or(ParseError::Truncated)?;
+    let &len = rest.first().ok_or(ParseError::Truncated)?;
+    let opt = opt.get(..usize::from(len)).ok_or(ParseError::Truncated)?;
+    let v6 = match (kind, len) {
+        (IPOPT_UOA, UOA_LEN_IPV4) => {
+            let port = u16::from_be_bytes(array_at(opt, 2));
+            return Ok(Uoa::plain(
+                addr_port::<4>(opt, 4, port),
+                UoaFormat::Ipv4Option,
+            ));
+        }
+        (IPOPT_UOA, UOA_LEN_IPV6) => {
+            let port = u16::from_be_bytes(array_at(opt, 2));
+            return Ok(Uoa::plain(
+                addr_port::<16>(opt, 4, port),
+                UoaFormat::Ipv4Option,
+            ));
+        }
+        (IPOPT_UOA | IPOPT_UOA_ASYM, BD_LEN_IPV4 | BD_LEN_IPV6) => len == BD_LEN_IPV6,
+        (IPOPT_UOA_VNI, BD_VNI_LEN_IPV4 | BD_VNI_LEN_IPV6) => len == BD_VNI_LEN_IPV6,
+        _ => return Err(ParseError::BadUoaLength(len)),
+    };
+    // Operation: 0 inner IPv4, 1 inner IPv6; it must agree with the length.
+    if opt[2] != u8::from(v6) {
+        return Err(ParseError::BadUoaOperation(opt[2]));
+    }
+    let body = &opt[4..];
+    Ok(if kind == IPOPT_UOA_VNI {
+        bytedance_vni(body, v6, UoaFormat::BytedanceVniOption)
+    } else {
+        bytedance_addresses(body, v6, UoaFormat::BytedanceOption)
     })
+}
+
+/// Whether an option type is one of the UOA family (DPVS's and Huawei's
+/// 31, ByteDance's 31, 30 and 29), in IPv4 options and in IPv6
+/// Destination Options alike.
+#[inline]
+fn is_uoa_type(kind: u8) -> bool {
+    matches!(kind, IPOPT_UOA | IPOPT_UOA_ASYM | IPOPT_UOA_VNI)
+}
+
+/// Decodes one UOA-family option of an IPv6 Destination Options header,
+/// from its type and data (after type and Opt Data Len). Told apart by
+/// type and exact data length:
+/// - type 31, 6 or 18: Huawei's port and address;
+/// - types 31 and 30, 12 or 36: ByteDance's client and destination;
+/// - type 29, 12 or 28: ByteDance's VNI and client.
+///
+/// Any other length of these types is malformed.
+pub fn parse_dstopt_uoa(kind: u8, data: &[u8]) -> Result<Uoa, ParseError> {
+    let len = u8::try_from(data.len()).map_err(|_| ParseError::BadOptionArea)?;
+    match (kind, len) {
+        (IPOPT_UOA, HW_DATA_LEN_IPV4) => {
+            let port = u16::from_be_bytes(array_at(data, 0));
+            Ok(Uoa::plain(
+                addr_port::<4>(data, 2, port),
+                UoaFormat::HuaweiDstopt,
+            ))
+        }
+        (IPOPT_UOA, HW_DATA_LEN_IPV6) => {
+            let port = u16::from_be_bytes(array_at(data, 0));
+            Ok(Uoa::plain(
+                addr_port::<16>(data, 2, port),
+                UoaFormat::HuaweiDstopt,
+            ))
+        }
+        (IPOPT_UOA | IPOPT_UOA_ASYM, 12 | 36) => Ok(bytedance_addresses(
+            data,
+            len == 36,
+            UoaFormat::BytedanceDstopt,
+        )),
+        (IPOPT_UOA_VNI, 12 | 28) => Ok(bytedance_vni(
+            data,
+            len == 28,
+            UoaFormat::BytedanceVniDstopt,
+        )),
+        _ => Err(ParseError::BadUoaLength(len)),
+    }
+}
+
+/// Walks the options of an IPv6 Destination Options header (`hdr` is the
+/// whole header, `(hdr[1] + 1) * 8` bytes) as RFC 8200 says: Pad1 is one
+/// byte, every other option is type, length, data within the header. The
+/// first UOA-family option counts; anything that does not fit makes the
+/// whole header malformed.
+pub fn find_dstopt_uoa(hdr: &[u8]) -> Result<Option<Uoa>, ParseError> {
+    let mut rest = hdr.get(2..).ok_or(ParseError::Truncated)?;
+    while let Some(&kind) = rest.first() {
+        if kind == 0 {
+            rest = &rest[1..];
+            continue;
+        }
+        let len = usize::from(*rest.get(1).ok_or(ParseError::BadOptionArea)?);
+        let data = rest.get(2..2 + len).ok_or(ParseError::BadOptionArea)?;
+        if is_uoa_type(kind) {
+            return parse_dstopt_uoa(kind, data).map(Some);
+        }
+        rest = &rest[2 + len..];
+    }
+    Ok(None)
 }
 
 /// Walks an option area (IPv4 options after the fixed header, or opp
@@ -180,9 +432,10 @@ pub fn parse_uoa_option(opt: &[u8]) -> Result<RealAddr, ParseError> {
 ///
 /// END stops the walk, NOP is one byte, every other option is
 /// type/length/data with `2 <= length <= bytes left`; anything else makes
-/// the whole area malformed. The first UOA option counts.
+/// the whole area malformed. The first UOA-family option (types 31, 30,
+/// 29: `parse_uoa_option`) counts, wherever it sits among the others.
 #[inline]
-pub fn find_uoa(area: &[u8]) -> Result<Option<RealAddr>, ParseError> {
+pub fn find_uoa(area: &[u8]) -> Result<Option<Uoa>, ParseError> {
     let mut rest = area;
     while let Some(&kind) = rest.first() {
         match kind {
@@ -193,7 +446,7 @@ pub fn find_uoa(area: &[u8]) -> Result<Option<RealAddr>, ParseError> {
                 if len < 2 || len > rest.len() {
                     return Err(ParseError::BadOptionArea);
                 }
-                if kind == IPOPT_UOA {
+                if is_uoa_type(kind) {
                     return parse_uoa_option(&rest[..len]).map(Some);
                 }
                 rest = &rest[len..];
@@ -206,22 +459,33 @@ pub fn find_uoa(area: &[u8]) -> Result<Option<RealAddr>, ParseError> {
 /// A validated opp header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OppHeader {
-    /// 1: IPv4 client, 2: IPv6 client.
+    /// 1: IPv4 client, 2: IPv6 client (DPVS); anything else: ByteDance's
+    /// variant, whose version says nothing.
     pub version: u8,
     /// Bytes of the opp header plus its options (what is removed).
     pub len: usize,
 }
 
+impl OppHeader {
+    /// Whether it is ByteDance's variant: a version DPVS does not use.
+    pub fn is_bytedance(&self) -> bool {
+        self.version != OPP_VERSION_IPV4 && self.version != OPP_VERSION_IPV6
+    }
+}
+
 /// Validates the fixed opp header at the start of `bytes`; `available` is
 /// how many bytes of the packet follow its start (the header must fit).
+///
+/// Version 1 or 2 is DPVS's header: reserved bits zero, any length that
+/// is a multiple of 4. Any other version is ByteDance's variant, which
+/// ignores the first byte: its length must be 12 or 24 (one UOA option of
+/// 8 or 20 bytes, which `opp_client` checks).
 #[inline]
 pub fn parse_opp_header(bytes: &[u8], available: usize) -> Result<OppHeader, ParseError> {
     let hdr = bytes.get(..OPP_HDR_LEN).ok_or(ParseError::Truncated)?;
     let version = hdr[0] >> 4;
-    if version != OPP_VERSION_IPV4 && version != OPP_VERSION_IPV6 {
-        return Err(ParseError::BadOppVersion(version));
-    }
-    if hdr[0] & 0x0f != 0 {
+    let bytedance = version != OPP_VERSION_IPV4 && version != OPP_VERSION_IPV6;
+    if !bytedance && hdr[0] & 0x0f != 0 {
         return Err(ParseError::OppReservedBits);
     }
     if hdr[1] != IPPROTO_UDP {
@@ -229,34 +493,58 @@ pub fn parse_opp_header(bytes: &[u8], available: usize) -> Result<OppHeader, Par
     }
     let len16 = u16::from_be_bytes([hdr[2], hdr[3]]);
     let len = usize::from(len16);
+    if bytedance && len != BD_OPP_LEN_IPV4 && len != BD_OPP_LEN_IPV6 {
+        return Err(ParseError::BadBytedanceOpp);
+    }
     if len < OPP_HDR_LEN || len % 4 != 0 || len > available {
         return Err(ParseError::BadOppLength(len16));
     }
     Ok(OppHeader { version, len })
 }
 
+/// Lengths of ByteDance's protocol 248 header: 4 bytes and one UOA option
+/// of 8 (IPv4 client) or 20 (IPv6 client) bytes.
+const BD_OPP_LEN_IPV4: usize = OPP_HDR_LEN + UOA_LEN_IPV4 as usize;
+const BD_OPP_LEN_IPV6: usize = OPP_HDR_LEN + UOA_LEN_IPV6 as usize;
+
 /// Parses a whole opp header with its options (`opp` is exactly
 /// `header.len` bytes): the header must be valid, and a UOA inside must
 /// match its version. (The module reads the fixed part first, and the
 /// options with `opp_client`; the tests check the two together here.)
 #[allow(dead_code)]
-pub fn parse_opp(opp: &[u8]) -> Result<(OppHeader, Option<RealAddr>), ParseError> {
+pub fn parse_opp(opp: &[u8]) -> Result<(OppHeader, Option<Uoa>), ParseError> {
     let header = parse_opp_header(opp, opp.len())?;
     Ok((header, opp_client(&header, opp)?))
 }
 
 /// The client named by the options of an opp header `header` validated
-/// (`opp` holds at least `header.len` bytes): a UOA must match its version.
+/// (`opp` holds at least `header.len` bytes). DPVS's header: options as
+/// in IPv4, a UOA among them of DPVS's form (8 or 20 bytes) and of the
+/// version's family. ByteDance's variant: exactly one UOA option filling
+/// the rest of the header.
 #[inline]
-pub fn opp_client(header: &OppHeader, opp: &[u8]) -> Result<Option<RealAddr>, ParseError> {
-    let real = find_uoa(
-        opp.get(OPP_HDR_LEN..header.len)
-            .ok_or(ParseError::Truncated)?,
-    )?;
-    match (header.version, real) {
-        (OPP_VERSION_IPV4, Some(RealAddr::V6 { .. }))
-        | (OPP_VERSION_IPV6, Some(RealAddr::V4 { .. })) => Err(ParseError::OppFamilyMismatch),
-        _ => Ok(real),
+pub fn opp_client(header: &OppHeader, opp: &[u8]) -> Result<Option<Uoa>, ParseError> {
+    let options = opp
+        .get(OPP_HDR_LEN..header.len)
+        .ok_or(ParseError::Truncated)?;
+    if header.is_bytedance() {
+        if options[0] != IPOPT_UOA || usize::from(options[1]) != options.len() {
+            return Err(ParseError::BadBytedanceOpp);
+        }
+        let uoa = parse_uoa_option(options)?;
+        return Ok(Some(Uoa::plain(uoa.real, UoaFormat::BytedanceOpp)));
+    }
+    let Some(uoa) = find_uoa(options)? else {
+        return Ok(None);
+    };
+    if uoa.format != UoaFormat::Ipv4Option {
+        return Err(ParseError::OppForeignUoa);
+    }
+    match (header.version, uoa.real) {
+        (OPP_VERSION_IPV4, RealAddr::V6 { .. }) | (OPP_VERSION_IPV6, RealAddr::V4 { .. }) => {
+            Err(ParseError::OppFamilyMismatch)
+        }
+        (_, real) => Ok(Some(Uoa::plain(real, UoaFormat::Opp))),
     }
 }
 
@@ -388,6 +676,9 @@ pub enum Ipv6Transport {
     Udp {
         /// Offset of the UDP header.
         offset: usize,
+        /// Offset of the first Destination Options header on the way, where
+        /// ByteDance and Huawei put their UOA (`find_dstopt_uoa`).
+        dstopts: Option<usize>,
     },
     /// An opp header at `offset`; the byte at `nexthdr_offset` says 248 and
     /// must say UDP once the opp header is removed.
@@ -419,9 +710,10 @@ pub fn ipv6_transport(pkt: &[u8]) -> Result<Ipv6Transport, ParseError> {
     let mut nexthdr_offset = 6;
     let mut nexthdr = pkt[nexthdr_offset];
     let mut offset = IPV6_HDR_LEN;
+    let mut dstopts = None;
     for _ in 0..=IPV6_MAX_EXTHDRS {
         let len = match nexthdr {
-            IPPROTO_UDP => return Ok(Ipv6Transport::Udp { offset }),
+            IPPROTO_UDP => return Ok(Ipv6Transport::Udp { offset, dstopts }),
             IPPROTO_OPP => {
                 return Ok(Ipv6Transport::Opp {
                     nexthdr_offset,
@@ -437,6 +729,9 @@ pub fn ipv6_transport(pkt: &[u8]) -> Result<Ipv6Transport, ParseError> {
             0 | 43 | 60 => usize::from(*pkt.get(offset + 1).ok_or(ParseError::Truncated)?) * 8 + 8,
             _ => return Ok(Ipv6Transport::Other),
         };
+        if nexthdr == IPPROTO_DSTOPTS && dstopts.is_none() {
+            dstopts = Some(offset);
+        }
         nexthdr_offset = offset;
         nexthdr = *pkt.get(offset).ok_or(ParseError::Truncated)?;
         offset += len;
@@ -580,6 +875,11 @@ pub fn ipv4_header_checksum(header: &[u8]) -> u16 {
 mod tests {
     use super::*;
 
+    /// The client of a UOA found, if any.
+    fn client(found: Result<Option<Uoa>, ParseError>) -> Result<Option<RealAddr>, ParseError> {
+        found.map(|u| u.map(|u| u.real))
+    }
+
     fn uoa4(port: u16, addr: [u8; 4]) -> [u8; 8] {
         let p = port.to_be_bytes();
         [IPOPT_UOA, 8, p[0], p[1], addr[0], addr[1], addr[2], addr[3]]
@@ -590,10 +890,13 @@ mod tests {
         let opt = uoa4(5353, [10, 0, 0, 1]);
         assert_eq!(
             find_uoa(&opt),
-            Ok(Some(RealAddr::V4 {
-                addr: [10, 0, 0, 1],
-                port: 5353
-            }))
+            Ok(Some(Uoa::plain(
+                RealAddr::V4 {
+                    addr: [10, 0, 0, 1],
+                    port: 5353
+                },
+                UoaFormat::Ipv4Option
+            )))
         );
     }
 
@@ -608,7 +911,10 @@ mod tests {
         let mut addr = [0; 16];
         addr[0] = 0x20;
         addr[15] = 7;
-        assert_eq!(find_uoa(&opt), Ok(Some(RealAddr::V6 { addr, port: 443 })));
+        assert_eq!(
+            client(find_uoa(&opt)),
+            Ok(Some(RealAddr::V6 { addr, port: 443 }))
+        );
     }
 
     #[test]
@@ -617,7 +923,7 @@ mod tests {
         area[1..9].copy_from_slice(&uoa4(1, [1, 2, 3, 4]));
         area[9] = IPOPT_END;
         assert!(matches!(
-            find_uoa(&area),
+            client(find_uoa(&area)),
             Ok(Some(RealAddr::V4 { port: 1, .. }))
         ));
     }
@@ -637,7 +943,7 @@ mod tests {
         area[..4].copy_from_slice(&[68, 4, 5, 0]);
         area[4..].copy_from_slice(&uoa4(9, [9, 9, 9, 9]));
         assert!(matches!(
-            find_uoa(&area),
+            client(find_uoa(&area)),
             Ok(Some(RealAddr::V4 { port: 9, .. }))
         ));
     }
@@ -650,7 +956,8 @@ mod tests {
 
     #[test]
     fn bad_uoa_lengths_are_refused() {
-        for len in [3u8, 12, 40, 200] {
+        // 8 and 20 are DPVS's, 16 and 40 ByteDance's.
+        for len in [3u8, 12, 24, 200] {
             let mut area = [0u8; 40];
             area[0] = IPOPT_UOA;
             area[1] = len;
@@ -696,23 +1003,25 @@ mod tests {
         );
         assert_eq!(
             real,
-            Some(RealAddr::V4 {
-                addr: [192, 0, 2, 1],
-                port: 53
-            })
+            Some(Uoa::plain(
+                RealAddr::V4 {
+                    addr: [192, 0, 2, 1],
+                    port: 53
+                },
+                UoaFormat::Opp
+            ))
         );
     }
 
     #[test]
     fn opp_header_checks() {
+        // Versions other than 1 and 2 are ByteDance's variant: exactly
+        // 12 or 24 bytes, one option.
         assert_eq!(
-            parse_opp(&opp(3, 12, 17)),
-            Err(ParseError::BadOppVersion(3))
+            parse_opp(&opp(3, 12, 17)).map(|(_, u)| u.map(|u| u.format)),
+            Ok(Some(UoaFormat::BytedanceOpp))
         );
-        assert_eq!(
-            parse_opp(&opp(0, 12, 17)),
-            Err(ParseError::BadOppVersion(0))
-        );
+        assert_eq!(parse_opp(&opp(0, 8, 17)), Err(ParseError::BadBytedanceOpp));
         let mut reserved = opp(1, 12, 17);
         reserved[0] |= 1;
         assert_eq!(parse_opp(&reserved), Err(ParseError::OppReservedBits));
@@ -762,7 +1071,13 @@ mod tests {
         let mut p = [0u8; 96];
         p[0] = 0x60;
         p[6] = IPPROTO_UDP;
-        assert_eq!(ipv6_transport(&p), Ok(Ipv6Transport::Udp { offset: 40 }));
+        assert_eq!(
+            ipv6_transport(&p),
+            Ok(Ipv6Transport::Udp {
+                offset: 40,
+                dstopts: None
+            })
+        );
         p[6] = IPPROTO_OPP;
         assert_eq!(
             ipv6_transport(&p),
@@ -890,5 +1205,270 @@ mod tests {
             .to_string(),
             "10.0.0.1:1"
         );
+    }
+
+    /// A ByteDance IPv4 option of type `kind` (31 or 30): client and
+    /// original destination, inner IPv4 (16 bytes) or IPv6 (40).
+    fn bd_option(kind: u8, v6: bool) -> [u8; 40] {
+        let n = if v6 { 16 } else { 4 };
+        let mut o = [0u8; 40];
+        o[..4].copy_from_slice(&[kind, (8 + 2 * n) as u8, u8::from(v6), 0]);
+        o[4..6].copy_from_slice(&40001u16.to_be_bytes());
+        o[6..8].copy_from_slice(&53u16.to_be_bytes());
+        for b in &mut o[8..8 + n] {
+            *b = 0xc1;
+        }
+        for b in &mut o[8 + n..8 + 2 * n] {
+            *b = 0xd2;
+        }
+        o
+    }
+
+    #[test]
+    fn bytedance_options_carry_the_destination() {
+        for kind in [IPOPT_UOA, IPOPT_UOA_ASYM] {
+            let o = bd_option(kind, false);
+            assert_eq!(
+                find_uoa(&o[..16]),
+                Ok(Some(Uoa {
+                    real: RealAddr::V4 {
+                        addr: [0xc1; 4],
+                        port: 40001
+                    },
+                    extra: UoaExtra::Destination(RealAddr::V4 {
+                        addr: [0xd2; 4],
+                        port: 53
+                    }),
+                    format: UoaFormat::BytedanceOption,
+                }))
+            );
+            let o = bd_option(kind, true);
+            assert_eq!(
+                find_uoa(&o),
+                Ok(Some(Uoa {
+                    real: RealAddr::V6 {
+                        addr: [0xc1; 16],
+                        port: 40001
+                    },
+                    extra: UoaExtra::Destination(RealAddr::V6 {
+                        addr: [0xd2; 16],
+                        port: 53
+                    }),
+                    format: UoaFormat::BytedanceOption,
+                }))
+            );
+            // The operation byte must match the length.
+            let mut bad = bd_option(kind, true);
+            bad[2] = 0;
+            assert_eq!(find_uoa(&bad), Err(ParseError::BadUoaOperation(0)));
+            let mut bad = bd_option(kind, false);
+            bad[2] = 7;
+            assert_eq!(find_uoa(&bad[..16]), Err(ParseError::BadUoaOperation(7)));
+        }
+    }
+
+    #[test]
+    fn bytedance_vni_option() {
+        let mut o = [0u8; 32];
+        o[..4].copy_from_slice(&[IPOPT_UOA_VNI, 16, 0, 0]);
+        o[4..8].copy_from_slice(&0x00ab_cdefu32.to_be_bytes());
+        o[8..10].copy_from_slice(&7000u16.to_be_bytes());
+        o[12..16].copy_from_slice(&[198, 51, 100, 9]);
+        let want = Uoa {
+            real: RealAddr::V4 {
+                addr: [198, 51, 100, 9],
+                port: 7000,
+            },
+            extra: UoaExtra::Vni(0x00ab_cdef),
+            format: UoaFormat::BytedanceVniOption,
+        };
+        assert_eq!(find_uoa(&o[..16]), Ok(Some(want)));
+        o[1] = 32;
+        o[2] = 1;
+        assert!(matches!(
+            find_uoa(&o),
+            Ok(Some(Uoa {
+                real: RealAddr::V6 { port: 7000, .. },
+                extra: UoaExtra::Vni(0x00ab_cdef),
+                ..
+            }))
+        ));
+    }
+
+    /// Every length of every UOA-family type: only the formats' own parse.
+    #[test]
+    fn every_wrong_length_is_malformed() {
+        let valid = |kind: u8, len: u8| match kind {
+            IPOPT_UOA => [8, 20, 16, 40].contains(&len),
+            IPOPT_UOA_ASYM => [16, 40].contains(&len),
+            _ => [16, 32].contains(&len),
+        };
+        for kind in [IPOPT_UOA, IPOPT_UOA_ASYM, IPOPT_UOA_VNI] {
+            for len in 2..=40u8 {
+                let mut area = [0u8; 40];
+                area[0] = kind;
+                area[1] = len;
+                // The operation byte as the length needs it.
+                area[2] = u8::from(len == 40 || len == 32);
+                let got = parse_uoa_option(&area[..usize::from(len)]);
+                assert_eq!(
+                    got.is_ok(),
+                    valid(kind, len),
+                    "type {kind} length {len}: {got:?}"
+                );
+                if !valid(kind, len) {
+                    assert_eq!(got, Err(ParseError::BadUoaLength(len)));
+                }
+            }
+        }
+        // Destination Options: by data length.
+        let valid = |kind: u8, len: usize| match kind {
+            IPOPT_UOA => [6, 18, 12, 36].contains(&len),
+            IPOPT_UOA_ASYM => [12, 36].contains(&len),
+            _ => [12, 28].contains(&len),
+        };
+        for kind in [IPOPT_UOA, IPOPT_UOA_ASYM, IPOPT_UOA_VNI] {
+            for len in 0..=40 {
+                let got = parse_dstopt_uoa(kind, &[0u8; 40][..len]);
+                assert_eq!(
+                    got.is_ok(),
+                    valid(kind, len),
+                    "type {kind} data {len}: {got:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn huawei_destination_options_as_their_tests_send_them() {
+        // 11 01 1f 06 PP PP A A A A 01 04 00 00 00 00
+        let hdr = [17, 1, 0x1f, 6, 0x1f, 0x90, 10, 1, 2, 3, 1, 4, 0, 0, 0, 0];
+        assert_eq!(
+            find_dstopt_uoa(&hdr),
+            Ok(Some(Uoa::plain(
+                RealAddr::V4 {
+                    addr: [10, 1, 2, 3],
+                    port: 8080
+                },
+                UoaFormat::HuaweiDstopt
+            )))
+        );
+        // 11 02 1f 12 PP PP A*16 01 00
+        let mut hdr = [0u8; 24];
+        hdr[..6].copy_from_slice(&[17, 2, 0x1f, 0x12, 0x1f, 0x90]);
+        hdr[6] = 0x20;
+        hdr[21] = 5;
+        hdr[22] = 1;
+        let mut addr = [0u8; 16];
+        addr[0] = 0x20;
+        addr[15] = 5;
+        assert_eq!(
+            client(find_dstopt_uoa(&hdr)),
+            Ok(Some(RealAddr::V6 { addr, port: 8080 }))
+        );
+        // After a PadN and a Pad1 it is found too; an option running past
+        // the header is malformed.
+        let hdr = [17, 1, 1, 1, 0, 0, 0x1f, 6, 0, 53, 10, 0, 0, 1, 0, 0];
+        assert!(matches!(
+            client(find_dstopt_uoa(&hdr)),
+            Ok(Some(RealAddr::V4 { port: 53, .. }))
+        ));
+        let hdr = [17, 0, 1, 1, 0, 0x1f, 6, 0];
+        assert_eq!(find_dstopt_uoa(&hdr), Err(ParseError::BadOptionArea));
+        // Only padding: none.
+        assert_eq!(find_dstopt_uoa(&[17, 0, 1, 4, 0, 0, 0, 0]), Ok(None));
+    }
+
+    #[test]
+    fn bytedance_destination_options() {
+        // Types 31/30: the IPv4 option's fields from byte 4 on are the data.
+        let o = bd_option(IPOPT_UOA_ASYM, false);
+        let mut hdr = [0u8; 16];
+        hdr[..4].copy_from_slice(&[17, 1, IPOPT_UOA_ASYM, 12]);
+        hdr[4..].copy_from_slice(&o[4..16]);
+        assert_eq!(
+            find_dstopt_uoa(&hdr).map(|u| u.map(|u| u.format)),
+            Ok(Some(UoaFormat::BytedanceDstopt))
+        );
+        assert_eq!(
+            find_dstopt_uoa(&hdr).map(|u| u.map(|u| u.extra)),
+            Ok(Some(UoaExtra::Destination(RealAddr::V4 {
+                addr: [0xd2; 4],
+                port: 53
+            })))
+        );
+        let o = bd_option(IPOPT_UOA, true);
+        let mut hdr = [0u8; 40];
+        hdr[..4].copy_from_slice(&[17, 4, IPOPT_UOA, 36]);
+        hdr[4..].copy_from_slice(&o[4..40]);
+        assert!(matches!(
+            find_dstopt_uoa(&hdr),
+            Ok(Some(Uoa {
+                real: RealAddr::V6 { port: 40001, .. },
+                format: UoaFormat::BytedanceDstopt,
+                ..
+            }))
+        ));
+        // Type 29, IPv6: 32 bytes.
+        let mut hdr = [0u8; 32];
+        hdr[..4].copy_from_slice(&[17, 3, IPOPT_UOA_VNI, 28]);
+        hdr[4..8].copy_from_slice(&5u32.to_be_bytes());
+        hdr[8..10].copy_from_slice(&9u16.to_be_bytes());
+        assert!(matches!(
+            find_dstopt_uoa(&hdr),
+            Ok(Some(Uoa {
+                real: RealAddr::V6 { port: 9, .. },
+                extra: UoaExtra::Vni(5),
+                format: UoaFormat::BytedanceVniDstopt,
+            }))
+        ));
+    }
+
+    #[test]
+    fn destination_options_found_after_hop_by_hop() {
+        let mut p = [0u8; 40 + 8 + 16 + 8];
+        p[0] = 0x60;
+        p[6] = 0; // hop-by-hop
+        p[40] = IPPROTO_DSTOPTS;
+        p[48] = IPPROTO_UDP;
+        p[49] = 1;
+        assert_eq!(
+            ipv6_transport(&p),
+            Ok(Ipv6Transport::Udp {
+                offset: 64,
+                dstopts: Some(48)
+            })
+        );
+    }
+
+    #[test]
+    fn bytedance_opp_variant() {
+        // Version 0, one option of 20 bytes: an IPv6 client.
+        let mut h = [0u8; 24];
+        h[..4].copy_from_slice(&[0, IPPROTO_UDP, 0, 24]);
+        h[4..8].copy_from_slice(&[IPOPT_UOA, 20, 0, 80]);
+        h[8] = 0x20;
+        let (hdr, uoa) = parse_opp(&h).unwrap();
+        assert!(hdr.is_bytedance());
+        assert!(matches!(
+            uoa,
+            Some(Uoa {
+                real: RealAddr::V6 { port: 80, .. },
+                format: UoaFormat::BytedanceOpp,
+                ..
+            })
+        ));
+        // The option must fill the header exactly, and be type 31.
+        h[5] = 8;
+        assert_eq!(parse_opp(&h), Err(ParseError::BadBytedanceOpp));
+        h[4] = IPOPT_UOA_ASYM;
+        h[5] = 20;
+        assert_eq!(parse_opp(&h), Err(ParseError::BadBytedanceOpp));
+        // DPVS's header does not take another balancer's option.
+        let o = bd_option(IPOPT_UOA, false);
+        let mut h = [0u8; 20];
+        h[..4].copy_from_slice(&[0x10, IPPROTO_UDP, 0, 20]);
+        h[4..].copy_from_slice(&o[..16]);
+        assert_eq!(parse_opp(&h), Err(ParseError::OppForeignUoa));
     }
 }

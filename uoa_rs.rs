@@ -56,7 +56,7 @@ use uoa_netfilter::{
     HookPoint, HookRegistration, Ipv6Defrag, RetiredHooks, SockRef, SockoptGet, SockoptRegistration,
 };
 use uoa_parse::{
-    array_at, decode_lookup, encode_real, put_at, ANSWER_LEN, PARAM_MAP_LEN, QUERY_LEN,
+    array_at, decode_lookup, encode_real, put_at, UoaFormat, ANSWER_LEN, PARAM_MAP_LEN, QUERY_LEN,
 };
 use uoa_pernet::PernetRegistration;
 use uoa_proc::{ProcEntry, ProcShow};
@@ -316,6 +316,10 @@ impl ProcShow for ExtraStatsFile {
         seq_print!(m, "opp_dropped {}\n", uoa.stats.read(Stat::OppDropped));
         seq_print!(m, "stale_removed {}\n", uoa.stats.read(Stat::StaleRemoved));
         seq_print!(m, "gso {}\n", uoa.stats.read(Stat::Gso));
+        for format in UoaFormat::ALL {
+            let count = uoa.stats.read(Stat::format(format));
+            seq_print!(m, "format_{} {}\n", format.name(), count);
+        }
         seq_print!(m, "table_bytes_ipv4 {}\n", uoa.v4.memory());
         seq_print!(m, "table_bytes_ipv6 {}\n", uoa.v6.memory());
         seq_print!(m, "mapping_bytes_ipv4 {}\n", entry_slab_size::<[u8; 4]>());

@@ -8,7 +8,7 @@
 
 use kernel::{bindings, error::code::ENOMEM, prelude::*};
 
-use crate::uoa_bindings as b;
+use crate::{uoa_bindings as b, uoa_parse::UoaFormat};
 
 /// The counters, in the order of `/proc/net/uoa_stats` (DPVS layout) and
 /// then those this module adds.
@@ -50,10 +50,36 @@ pub(crate) enum Stat {
     /// GSO packets with a UOA option or an opp header, not inspected (the
     /// opp ones dropped in LOCAL_IN).
     Gso,
+    /// Valid UOAs by wire form (`UoaFormat`), in `UoaFormat::ALL`'s order.
+    FormatIpv4Option,
+    FormatOpp,
+    FormatBytedanceOption,
+    FormatBytedanceVniOption,
+    FormatBytedanceOpp,
+    FormatBytedanceDstopt,
+    FormatBytedanceVniDstopt,
+    FormatHuaweiDstopt,
+}
+
+impl Stat {
+    /// The counter of valid UOAs in `format`.
+    #[inline(always)]
+    pub(crate) fn format(format: UoaFormat) -> Stat {
+        match format {
+            UoaFormat::Ipv4Option => Stat::FormatIpv4Option,
+            UoaFormat::Opp => Stat::FormatOpp,
+            UoaFormat::BytedanceOption => Stat::FormatBytedanceOption,
+            UoaFormat::BytedanceVniOption => Stat::FormatBytedanceVniOption,
+            UoaFormat::BytedanceOpp => Stat::FormatBytedanceOpp,
+            UoaFormat::BytedanceDstopt => Stat::FormatBytedanceDstopt,
+            UoaFormat::BytedanceVniDstopt => Stat::FormatBytedanceVniDstopt,
+            UoaFormat::HuaweiDstopt => Stat::FormatHuaweiDstopt,
+        }
+    }
 }
 
 /// Number of counters.
-pub(crate) const STAT_COUNT: usize = Stat::Gso as usize + 1;
+pub(crate) const STAT_COUNT: usize = Stat::FormatHuaweiDstopt as usize + 1;
 
 /// Per-CPU `u64` counters, freed on drop.
 ///

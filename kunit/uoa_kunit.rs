@@ -99,11 +99,66 @@ mod parse {
         let area = [1, IPOPT_UOA, 8, 0x13, 0x88, 10, 1, 2, 3, 0, 0, 0];
         assert_eq!(
             find_uoa(&area),
-            Ok(Some(RealAddr::V4 {
-                addr: [10, 1, 2, 3],
-                port: 5000
+            Ok(Some(Uoa::plain(
+                RealAddr::V4 {
+                    addr: [10, 1, 2, 3],
+                    port: 5000
+                },
+                UoaFormat::Ipv4Option
+            )))
+        );
+    }
+
+    #[test]
+    fn bytedance_option_behind_another_option() {
+        // A NOP, then ByteDance's type 30 with inner IPv4: client 10.1.2.3
+        // port 5000, original destination 10.9.9.9 port 53.
+        let area = [
+            1, 30, 16, 0, 0, 0x13, 0x88, 0, 53, 10, 1, 2, 3, 10, 9, 9, 9, 0, 0, 0,
+        ];
+        assert_eq!(
+            find_uoa(&area),
+            Ok(Some(Uoa {
+                real: RealAddr::V4 {
+                    addr: [10, 1, 2, 3],
+                    port: 5000
+                },
+                extra: UoaExtra::Destination(RealAddr::V4 {
+                    addr: [10, 9, 9, 9],
+                    port: 53
+                }),
+                format: UoaFormat::BytedanceOption,
             }))
         );
+        // Its operation byte says IPv6: malformed.
+        let mut bad = area;
+        bad[3] = 1;
+        assert_eq!(find_uoa(&bad), Err(ParseError::BadUoaOperation(1)));
+    }
+
+    #[test]
+    fn vendor_destination_options() {
+        // Huawei: 11 01 1f 06 PP PP A A A A 01 04 00 00 00 00.
+        let hw = [17, 1, 0x1f, 6, 0, 80, 10, 1, 2, 3, 1, 4, 0, 0, 0, 0];
+        assert_eq!(
+            find_dstopt_uoa(&hw),
+            Ok(Some(Uoa::plain(
+                RealAddr::V4 {
+                    addr: [10, 1, 2, 3],
+                    port: 80
+                },
+                UoaFormat::HuaweiDstopt
+            )))
+        );
+        // ByteDance type 29, inner IPv4: VNI 7, port 80, 10.1.2.3.
+        let bd = [17, 1, 29, 12, 0, 0, 0, 7, 0, 80, 0, 0, 10, 1, 2, 3];
+        assert_eq!(
+            find_dstopt_uoa(&bd).map(|u| u.map(|u| u.extra)),
+            Ok(Some(UoaExtra::Vni(7)))
+        );
+        // Huawei's option one byte too long: malformed.
+        let bad = [17, 1, 0x1f, 7, 0, 80, 10, 1, 2, 3, 1, 1, 3, 0, 0, 0];
+        assert_eq!(find_dstopt_uoa(&bad), Err(ParseError::BadUoaLength(7)));
     }
 
     #[test]
@@ -141,6 +196,21 @@ mod parse {
         bad = good;
         bad[0] = 0x11;
         assert_eq!(parse_opp(&bad), Err(ParseError::OppReservedBits));
+        // Another version: ByteDance's variant, which takes this shape only.
+        bad = good;
+        bad[0] = 0x00;
+        assert!(matches!(
+            parse_opp(&bad),
+            Ok((
+                _,
+                Some(Uoa {
+                    format: UoaFormat::BytedanceOpp,
+                    ..
+                })
+            ))
+        ));
+        bad[5] = 6;
+        assert_eq!(parse_opp(&bad), Err(ParseError::BadBytedanceOpp));
     }
 }
 
@@ -601,10 +671,10 @@ mod datapath {
         for (i, opp) in [
             [0x10, 17, 0, 5, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // length 5
             [0x10, 17, 0, 0, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // length 0
-            [0x30, 17, 0, 12, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // version 3
+            [0x30, 17, 0, 12, IPOPT_UOA, 20, 0, 1, 1, 2, 3, 4], // version 3 (ByteDance's), option past it
             [0x10, 17, 0, 12, IPOPT_UOA, 12, 0, 1, 1, 2, 3, 4], // option length 12
-            [0x10, 6, 0, 12, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // next protocol TCP
-            [0x10, 17, 1, 0, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4], // length past the packet
+            [0x10, 6, 0, 12, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],   // next protocol TCP
+            [0x10, 17, 1, 0, IPOPT_UOA, 8, 0, 1, 1, 2, 3, 4],   // length past the packet
         ]
         .iter()
         .enumerate()

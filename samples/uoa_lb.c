@@ -7,11 +7,28 @@
  *
  *   uoa_lb -m MODE -c CLIENT_IP:PORT -s SRC_IP:PORT -d DST_IP:PORT
  *          [-n COUNT] [-t PAYLOAD] [-S] [-I] [-P] [-F BYTES] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]
+ *          [-o ORIG_IP:PORT] [-N VNI] [-A] [-H] [-B]
  *
  *   -m ipo   IPv4 option (SRC and DST IPv4)
  *   -m opp   private protocol 248 over IPv4 or IPv6 (by SRC/DST family);
  *            an IPv6 CLIENT with IPv4 SRC/DST is NAT64
  *   -m none  plain UDP, no UOA
+ *
+ * Other balancers' formats (ByteDance, Huawei Cloud ELB):
+ *   -m bd-ipo        ByteDance's IPv4 option, type 31 (-A: type 30), with the
+ *                    original destination ORIG (-o; default DST); a client of
+ *                    ORIG's family, IPv4 or IPv6 ("inner" family)
+ *   -m bd-vni        ByteDance's IPv4 option type 29: VNI (-N) and client
+ *   -m bd-opp        ByteDance's protocol 248 variant (version 0)
+ *   -m bd-dstopt     IPv6: ByteDance's Destination Options form of types
+ *                    31/30 (-A: 30), with ORIG
+ *   -m bd-vni-dstopt IPv6: ByteDance's Destination Options form of type 29
+ *   -m hw-dstopt     IPv6: Huawei's Destination Options form (type 0x1f)
+ *   -H               IPv6: a hop-by-hop header before the Destination
+ *                    Options header (Huawei allows it there)
+ *   -B               bd-ipo, bd-vni: a NOP option before ByteDance's
+ *   -L OPTLEN        (these modes) write OPTLEN as the option's length byte
+ *                    (Opt Data Len in Destination Options)
  *   -S       standalone: first an empty datagram with the UOA only, then
  *            the payload as plain UDP
  *   -n       datagrams to send (default 1); -t payload (default "hello")
@@ -177,7 +194,96 @@ static void ipv6_header(uint8_t *h, size_t payload, uint8_t nexthdr,
 struct options {
 	const char *mode;
 	int optlen, opplen, oppver;
+	int asym, hop_by_hop, nop_first;
+	uint32_t vni;
+	struct endpoint orig;
 };
+
+/* ByteDance's body of types 31/30 (after type, length, operation, pad in
+ * the IPv4 option; the option data in Destination Options): client port,
+ * destination port, client address, destination address. Returns its
+ * length (12 or 36). */
+static size_t bd_body(uint8_t *out, const struct endpoint *client, const struct endpoint *orig)
+{
+	size_t n = client->family == AF_INET ? 4 : 16;
+
+	out[0] = client->port >> 8;
+	out[1] = client->port & 0xff;
+	out[2] = orig->port >> 8;
+	out[3] = orig->port & 0xff;
+	memcpy(out + 4, client->addr, n);
+	memcpy(out + 4 + n, orig->addr, n);
+	return 4 + 2 * n;
+}
+
+/* ByteDance's body of type 29: VNI, client port, pad, address (IPv6: then
+ * 4 bytes of pad). Returns its length (12 or 28). */
+static size_t bd_vni_body(uint8_t *out, const struct endpoint *client, uint32_t vni)
+{
+	size_t n = client->family == AF_INET ? 4 : 16;
+
+	out[0] = vni >> 24;
+	out[1] = (vni >> 16) & 0xff;
+	out[2] = (vni >> 8) & 0xff;
+	out[3] = vni & 0xff;
+	out[4] = client->port >> 8;
+	out[5] = client->port & 0xff;
+	out[6] = out[7] = 0;
+	memcpy(out + 8, client->addr, n);
+	if (n == 16)
+		memset(out + 24, 0, 4);
+	return n == 4 ? 12 : 28;
+}
+
+/* A ByteDance IPv4 option (types 31/30 or 29) for client; returns its
+ * length, a multiple of 4 (16, 40 or 32). */
+static size_t build_bd_option(uint8_t *out, const struct options *o, const struct endpoint *client)
+{
+	int vni = !strcmp(o->mode, "bd-vni");
+	size_t body = vni ? bd_vni_body(out + 4, client, o->vni) : bd_body(out + 4, client, &o->orig);
+
+	out[0] = vni ? 29 : o->asym ? 30 : 31;
+	out[1] = (uint8_t)(o->optlen > 0 ? o->optlen : (int)(4 + body));
+	out[2] = client->family == AF_INET6; /* operation: inner IPv6 */
+	out[3] = 0;
+	return 4 + body;
+}
+
+/* A Destination Options header (next header UDP) with one vendor option,
+ * padded to a multiple of 8 with PadN; returns its length. */
+static size_t build_dstopts(uint8_t *out, const struct options *o, const struct endpoint *client)
+{
+	size_t data, len, pad;
+
+	if (!strcmp(o->mode, "hw-dstopt")) {
+		size_t n = client->family == AF_INET ? 4 : 16;
+
+		out[2] = 0x1f;
+		out[4] = client->port >> 8;
+		out[5] = client->port & 0xff;
+		memcpy(out + 6, client->addr, n);
+		data = 2 + n;
+	} else if (!strcmp(o->mode, "bd-vni-dstopt")) {
+		out[2] = 29;
+		data = bd_vni_body(out + 4, client, o->vni);
+	} else {
+		out[2] = o->asym ? 30 : 31;
+		data = bd_body(out + 4, client, &o->orig);
+	}
+	out[0] = IPPROTO_UDP;
+	out[3] = (uint8_t)(o->optlen > 0 ? o->optlen : (int)data);
+	len = (4 + data + 7) & ~(size_t)7;
+	pad = len - 4 - data;
+	if (pad == 1) {
+		out[4 + data] = 0; /* Pad1 */
+	} else if (pad > 1) {
+		out[4 + data] = 1; /* PadN */
+		out[5 + data] = (uint8_t)(pad - 2);
+		memset(out + 6 + data, 0, pad - 2);
+	}
+	out[1] = (uint8_t)(len / 8 - 1);
+	return len;
+}
 
 static int build(struct packet *p, const struct options *o, const struct endpoint *client,
 		 const struct endpoint *src, const struct endpoint *dst, const char *payload)
@@ -206,13 +312,52 @@ static int build(struct packet *p, const struct options *o, const struct endpoin
 		p->len = 20 + alen + ulen;
 		return 0;
 	}
-	if (!strcmp(o->mode, "opp")) {
+	if (!strcmp(o->mode, "bd-ipo") || !strcmp(o->mode, "bd-vni")) {
+		if (!v4)
+			return -1;
+		if (o->nop_first) {
+			/* A NOP, the option, then end-of-options padding. */
+			area[0] = 1;
+			alen = (1 + build_bd_option(area + 1, o, client) + 3) & ~(size_t)3;
+			if (alen > 40)
+				return -1;
+			memset(area + 1 + area[2], 0, alen - 1 - area[2]);
+		} else {
+			alen = build_bd_option(area, o, client);
+		}
+		ipv4_header(p->buf, 20 + alen, 20 + alen + ulen, IPPROTO_UDP, src, dst);
+		memcpy(p->buf + 20, area, alen);
+		memcpy(p->buf + 20 + alen, udp, ulen);
+		p->len = 20 + alen + ulen;
+		return 0;
+	}
+	if (!strcmp(o->mode, "bd-dstopt") || !strcmp(o->mode, "bd-vni-dstopt") ||
+	    !strcmp(o->mode, "hw-dstopt")) {
+		size_t off = 40;
+
+		if (v4)
+			return -1;
+		if (o->hop_by_hop) {
+			/* Hop-by-hop: next header 60, 6 bytes of PadN. */
+			memset(p->buf + 40, 0, 8);
+			p->buf[40] = 60;
+			p->buf[42] = 1;
+			p->buf[43] = 4;
+			off = 48;
+		}
+		off += build_dstopts(p->buf + off, o, client);
+		ipv6_header(p->buf, off - 40 + ulen, o->hop_by_hop ? 0 : 60, src, dst);
+		memcpy(p->buf + off, udp, ulen);
+		p->len = off + ulen;
+		return 0;
+	}
+	if (!strcmp(o->mode, "opp") || !strcmp(o->mode, "bd-opp")) {
 		uint8_t *opp = p->buf + ihl;
 		size_t opplen;
 
 		alen = build_uoa(area, sizeof(area), client, o->optlen);
 		opplen = 4 + alen;
-		opp[0] = (uint8_t)((o->oppver >= 0 ? o->oppver :
+		opp[0] = (uint8_t)((o->oppver >= 0 ? o->oppver : !strcmp(o->mode, "bd-opp") ? 0 :
 				   client->family == AF_INET ? OPPHDR_IPV4_VERSION : OPPHDR_IPV6_VERSION) << 4);
 		opp[1] = IPPROTO_UDP;
 		opp[2] = (o->opplen >= 0 ? o->opplen : (int)opplen) >> 8;
@@ -319,7 +464,7 @@ static void next_address(struct endpoint *e)
 
 int main(int argc, char **argv)
 {
-	struct options o = { .mode = NULL, .optlen = 0, .opplen = -1, .oppver = -1 };
+	struct options o = { .mode = NULL, .optlen = 0, .opplen = -1, .oppver = -1, .vni = 0x123456 };
 	struct endpoint client = { 0 }, src = { 0 }, dst = { 0 };
 	const char *payload = "hello";
 	int count = 1, standalone = 0, step_port = 0, print_time = 0, opt, fd, one = 1, i;
@@ -328,7 +473,7 @@ int main(int argc, char **argv)
 	size_t truncate = 0;
 	struct packet p;
 
-	while ((opt = getopt(argc, argv, "m:c:s:d:n:t:SIPF:L:O:V:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:s:d:n:t:SIPF:L:O:V:T:o:N:AHB")) != -1) {
 		switch (opt) {
 		case 'm': o.mode = optarg; break;
 		case 'c': if (parse_endpoint(optarg, &client)) goto usage; break;
@@ -344,10 +489,18 @@ int main(int argc, char **argv)
 		case 'O': o.opplen = atoi(optarg); break;
 		case 'V': o.oppver = atoi(optarg); break;
 		case 'T': truncate = (size_t)atoi(optarg); break;
+		case 'o': if (parse_endpoint(optarg, &o.orig)) goto usage; break;
+		case 'N': o.vni = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'A': o.asym = 1; break;
+		case 'H': o.hop_by_hop = 1; break;
+		case 'B': o.nop_first = 1; break;
 		default: goto usage;
 		}
 	}
+	if (!o.orig.family)
+		o.orig = dst;
 	if (!o.mode || !src.family || !dst.family || src.family != dst.family ||
+	    ((!strcmp(o.mode, "bd-ipo") || !strcmp(o.mode, "bd-dstopt")) && o.orig.family != client.family) ||
 	    (strcmp(o.mode, "none") && !client.family) || strlen(payload) > MAX_PAYLOAD)
 		goto usage;
 
@@ -393,8 +546,10 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: %s -m ipo|opp|none -c CLIENT:PORT -s SRC:PORT -d DST:PORT "
-		"[-n COUNT] [-t PAYLOAD] [-S] [-I] [-P] [-F BYTES] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]\n",
+	fprintf(stderr, "usage: %s -m ipo|opp|none|bd-ipo|bd-vni|bd-opp|bd-dstopt|bd-vni-dstopt|hw-dstopt "
+		"-c CLIENT:PORT -s SRC:PORT -d DST:PORT\n"
+		"       [-n COUNT] [-t PAYLOAD] [-S] [-I] [-P] [-F BYTES] [-L OPTLEN] [-O OPPLEN] [-V VER] [-T BYTES]\n"
+		"       [-o ORIG:PORT] [-N VNI] [-A] [-H] [-B]\n",
 		argv[0]);
 	return 1;
 }

@@ -204,6 +204,100 @@ test_mode_standalone_opp_ipv6() {
 		-S -m opp -c "[2001:db8::11]:40007" -s "[$LB_IP6]:4007" -d "[$RS_IP6]:5000"
 }
 
+# --- other balancers' formats (ByteDance, Huawei Cloud ELB) ---
+
+# vendor_mode NAME COUNTER ECHO_FLAGS LB_ARGS...: check_mode, then the
+# per-format counter COUNTER of uoa_stats_extra says 1.
+vendor_mode() {
+	local name=$1 counter=$2 flags=$3
+	shift 3
+	check_mode "$name" "$flags" "$@"
+	expect_eq "$counter" "$(extra uoa-rs "$counter")" 1
+}
+
+test_bytedance_ipv4_option() {
+	REAL_EXPECT="198.51.100.20 2001" vendor_mode bd-ipo format_bytedance_option "" \
+		-m bd-ipo -c 198.51.100.20:2001 -o 203.0.113.1:53 -s "$LB_IP:4201" -d "$RS_IP:5000"
+}
+
+test_bytedance_ipv4_option_inner_ipv6() {
+	REAL_EXPECT="2001:db8::21 2002" vendor_mode bd-asym6 format_bytedance_option "" \
+		-m bd-ipo -A -c "[2001:db8::21]:2002" -o "[2001:db8::99]:53" -s "$LB_IP:4202" -d "$RS_IP:5000"
+}
+
+test_bytedance_vni_option() {
+	REAL_EXPECT="198.51.100.23 2003" vendor_mode bd-vni format_bytedance_vni_option "" \
+		-m bd-vni -N 0x4242 -c 198.51.100.23:2003 -s "$LB_IP:4203" -d "$RS_IP:5000"
+}
+
+# ByteDance's own module reads only an option right after the fixed
+# header; this module walks the option area (RFC 791) and takes the first
+# UOA-family option wherever it is, with UDP at ihl x 4, as the stack does.
+test_bytedance_option_behind_another_option() {
+	REAL_EXPECT="198.51.100.24 2004" vendor_mode bd-nop format_bytedance_option "" \
+		-m bd-ipo -B -c 198.51.100.24:2004 -s "$LB_IP:4204" -d "$RS_IP:5000"
+}
+
+test_bytedance_opp() {
+	REAL_EXPECT="198.51.100.25 2005" vendor_mode bd-opp format_bytedance_opp "" \
+		-m bd-opp -c 198.51.100.25:2005 -s "$LB_IP:4205" -d "$RS_IP:5000"
+	expect_eq "opp removed" "$(extra uoa-rs strip_failed)" 0
+}
+
+test_bytedance_destination_options() {
+	REAL_EXPECT="2001:db8::26 2006" vendor_mode bd-dstopt format_bytedance_dstopt -6 \
+		-m bd-dstopt -c "[2001:db8::26]:2006" -o "[2001:db8::99]:53" -s "[$LB_IP6]:4206" -d "[$RS_IP6]:5000"
+}
+
+test_bytedance_vni_destination_options_inner_ipv4() {
+	REAL_EXPECT="198.51.100.27 2007" vendor_mode bd-vni-dstopt format_bytedance_vni_dstopt -6 \
+		-m bd-vni-dstopt -N 7 -c 198.51.100.27:2007 -s "[$LB_IP6]:4207" -d "[$RS_IP6]:5000"
+}
+
+test_huawei_destination_options() {
+	REAL_EXPECT="2001:db8::28 2008" vendor_mode hw-dstopt format_huawei_dstopt -6 \
+		-m hw-dstopt -c "[2001:db8::28]:2008" -s "[$LB_IP6]:4208" -d "[$RS_IP6]:5000"
+}
+
+# Huawei's module never finds its option after another extension header;
+# this one does.
+test_huawei_destination_options_after_hop_by_hop() {
+	REAL_EXPECT="198.51.100.29 2009" vendor_mode hw-hbh format_huawei_dstopt -6 \
+		-m hw-dstopt -H -c 198.51.100.29:2009 -s "[$LB_IP6]:4209" -d "[$RS_IP6]:5000"
+}
+
+# A malformed variant of each vendor format is counted and stores nothing.
+# (The IPv4 ones after a NOP, with a length that still ends the option area
+# where RFC 791 wants it: the IP layer itself drops any other.)
+test_vendor_formats_malformed() {
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	local n=0 args family
+	while read -r family args; do
+		[ -n "$args" ] || continue
+		if [ "$family" = 4 ]; then
+			# shellcheck disable=SC2086
+			in_ns uoa-lb "$LB" $args -s "$LB_IP:4230" -d "$RS_IP:5000" || fail "uoa_lb $args"
+		else
+			# shellcheck disable=SC2086
+			in_ns uoa-lb "$LB" $args -s "[$LB_IP6]:4230" -d "[$RS_IP6]:5000" || fail "uoa_lb $args"
+		fi
+		n=$((n + 1))
+		sleep 0.1
+		[ "$(extra uoa-rs malformed)" = "$n" ] || sleep 0.5
+		expect_eq "malformed after: $args" "$(extra uoa-rs malformed)" "$n"
+	done <<-'CASES'
+		4 -m bd-ipo -B -L 19 -c 198.51.100.30:3000
+		4 -m bd-vni -B -L 19 -c 198.51.100.30:3000
+		4 -m bd-opp -O 16 -c 198.51.100.30:3000
+		6 -m bd-dstopt -L 20 -c [2001:db8::30]:3000 -o [2001:db8::99]:53
+		6 -m bd-vni-dstopt -L 16 -c 198.51.100.30:3000
+		6 -m hw-dstopt -L 10 -c [2001:db8::30]:3000
+	CASES
+	expect_eq "nothing stored" "$(($(extra uoa-rs mappings_ipv4) + $(extra uoa-rs mappings_ipv6)))" 0
+	expect_eq "Saved" "$(stat uoa-rs 6)" 0
+}
+
 test_lookup_by_hand_and_wildcard() {
 	make_pair uoa-lb uoa-rs
 	load_uoa
@@ -262,7 +356,7 @@ test_malformed_packets() {
 		1 -m opp -O 5
 		1 -m opp -O 400
 		1 -m opp -O 2
-		1 -m opp -V 3
+		1 -m opp -V 3 -O 16
 		1 -m opp -V 2
 		1 -m opp -T 30
 		1 -m opp -T 34

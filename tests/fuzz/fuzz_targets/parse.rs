@@ -13,17 +13,38 @@ use uoa_host_tests::uoa_parse::*;
 fuzz_target!(|data: &[u8]| {
     // An IPv4 option area (or the options of an opp header).
     match find_uoa(data) {
-        Ok(Some(real)) => {
-            // The option it read is in the bytes, whole.
-            let (len, addr): (u8, &[u8]) = match &real {
-                RealAddr::V4 { addr, .. } => (UOA_LEN_IPV4, addr),
-                RealAddr::V6 { addr, .. } => (UOA_LEN_IPV6, addr),
+        Ok(Some(uoa)) => {
+            // The client it read is in the bytes, port then address (DPVS's
+            // form) or address with the port before it (ByteDance's).
+            let real = uoa.real;
+            let addr: &[u8] = match &real {
+                RealAddr::V4 { addr, .. } => addr,
+                RealAddr::V6 { addr, .. } => addr,
             };
             let port = real.port().to_be_bytes();
-            let option = [&[IPOPT_UOA, len, port[0], port[1]][..], addr].concat();
-            assert!(data.windows(option.len()).any(|w| w == option));
+            match uoa.format {
+                UoaFormat::Ipv4Option => {
+                    let len = 4 + addr.len() as u8;
+                    let option = [&[IPOPT_UOA, len, port[0], port[1]][..], addr].concat();
+                    assert!(data.windows(option.len()).any(|w| w == option));
+                }
+                UoaFormat::BytedanceOption | UoaFormat::BytedanceVniOption => {
+                    assert!(data.windows(addr.len()).any(|w| w == addr));
+                    assert!(data.windows(2).any(|w| w == port));
+                }
+                other => panic!("{other:?} from an IPv4 option area"),
+            }
         }
         Ok(None) | Err(_) => {}
+    }
+
+    // A Destination Options header: a client found is in it.
+    if let Ok(Some(uoa)) = find_dstopt_uoa(data) {
+        let addr: &[u8] = match &uoa.real {
+            RealAddr::V4 { addr, .. } => addr,
+            RealAddr::V6 { addr, .. } => addr,
+        };
+        assert!(data.windows(addr.len()).any(|w| w == addr));
     }
 
     // An opp header: the fixed part, then the options, as the packet path
@@ -43,7 +64,12 @@ fuzz_target!(|data: &[u8]| {
     // they say.
     if Ipv6Header::parse(data).is_ok() {
         match ipv6_transport(data) {
-            Ok(Ipv6Transport::Udp { offset }) => assert!(offset <= data.len()),
+            Ok(Ipv6Transport::Udp { offset, dstopts }) => {
+                assert!(offset <= data.len());
+                if let Some(d) = dstopts {
+                    assert!(d < offset && (usize::from(data[d + 1]) + 1) * 8 + d <= offset);
+                }
+            }
             Ok(Ipv6Transport::Opp {
                 nexthdr_offset,
                 offset,

@@ -18,7 +18,7 @@ fn first_uoa_option(area: &[u8]) -> Option<&[u8]> {
                 if len < 2 || i + len > area.len() {
                     return None;
                 }
-                if kind == IPOPT_UOA {
+                if kind == IPOPT_UOA || kind == IPOPT_UOA_ASYM || kind == IPOPT_UOA_VNI {
                     return Some(&area[i..i + len]);
                 }
                 i += len;
@@ -28,23 +28,60 @@ fn first_uoa_option(area: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// The address bytes of a client.
+fn real_bytes(real: &RealAddr) -> &[u8] {
+    match real {
+        RealAddr::V4 { addr, .. } => addr,
+        RealAddr::V6 { addr, .. } => addr,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(20_000))]
 
     #[test]
     fn option_area_never_panics(area in proptest::collection::vec(any::<u8>(), 0..64)) {
-        if let Ok(Some(real)) = find_uoa(&area) {
-            // The UOA came from the first UOA option of a well-formed walk,
-            // of length 8 or 20, and says what that option says. (A byte 31
-            // inside another option's data is not an option.)
+        if let Ok(Some(uoa)) = find_uoa(&area) {
+            // The UOA came from the first UOA-family option of a well-formed
+            // walk, of one of its type's lengths, and says what that option
+            // says. (A byte 31 inside another option's data is not an
+            // option.)
             let opt = first_uoa_option(&area);
             prop_assert!(opt.is_some());
             let opt = opt.unwrap();
-            prop_assert!(opt.len() == usize::from(UOA_LEN_IPV4) || opt.len() == usize::from(UOA_LEN_IPV6));
-            let port = u16::from_be_bytes([opt[2], opt[3]]);
-            match real {
-                RealAddr::V4 { addr, port: p } => prop_assert_eq!((&addr[..], p), (&opt[4..], port)),
-                RealAddr::V6 { addr, port: p } => prop_assert_eq!((&addr[..], p), (&opt[4..], port)),
+            let (kind, len) = (opt[0], opt[1]);
+            let addr_at = |at: usize, n: usize| &opt[at..at + n];
+            match uoa.format {
+                UoaFormat::Ipv4Option => {
+                    prop_assert_eq!(kind, IPOPT_UOA);
+                    prop_assert!(len == UOA_LEN_IPV4 || len == UOA_LEN_IPV6);
+                    let port = u16::from_be_bytes([opt[2], opt[3]]);
+                    prop_assert_eq!(uoa.real.port(), port);
+                    prop_assert_eq!(real_bytes(&uoa.real), addr_at(4, opt.len() - 4));
+                    prop_assert_eq!(uoa.extra, UoaExtra::None);
+                }
+                UoaFormat::BytedanceOption => {
+                    prop_assert!(kind == IPOPT_UOA || kind == IPOPT_UOA_ASYM);
+                    prop_assert!(len == 16 || len == 40);
+                    let n = if len == 16 { 4 } else { 16 };
+                    prop_assert_eq!(opt[2], u8::from(len == 40));
+                    prop_assert_eq!(uoa.real.port(), u16::from_be_bytes([opt[4], opt[5]]));
+                    prop_assert_eq!(real_bytes(&uoa.real), addr_at(8, n));
+                    let UoaExtra::Destination(dest) = uoa.extra else {
+                        return Err(TestCaseError::fail("no destination"));
+                    };
+                    prop_assert_eq!(dest.port(), u16::from_be_bytes([opt[6], opt[7]]));
+                    prop_assert_eq!(real_bytes(&dest), addr_at(8 + n, n));
+                }
+                UoaFormat::BytedanceVniOption => {
+                    prop_assert_eq!(kind, IPOPT_UOA_VNI);
+                    prop_assert!(len == 16 || len == 32);
+                    prop_assert_eq!(opt[2], u8::from(len == 32));
+                    prop_assert_eq!(uoa.real.port(), u16::from_be_bytes([opt[8], opt[9]]));
+                    prop_assert_eq!(real_bytes(&uoa.real), addr_at(12, if len == 16 { 4 } else { 16 }));
+                    prop_assert_eq!(uoa.extra, UoaExtra::Vni(u32::from_be_bytes([opt[4], opt[5], opt[6], opt[7]])));
+                }
+                other => return Err(TestCaseError::fail(format!("{other:?} from an IPv4 option area"))),
             }
         }
     }
@@ -56,9 +93,17 @@ proptest! {
                 prop_assert!(hdr.len >= OPP_HDR_LEN && hdr.len % 4 == 0 && hdr.len <= bytes.len());
                 prop_assert!(hdr.version == OPP_VERSION_IPV4 || hdr.version == OPP_VERSION_IPV6);
                 prop_assert_eq!(bytes[1], IPPROTO_UDP);
-                if let Some(real) = real {
-                    // The client's family always agrees with the opp version.
-                    prop_assert_eq!(matches!(real, RealAddr::V4 { .. }), hdr.version == OPP_VERSION_IPV4);
+                if let Some(uoa) = real {
+                    if hdr.is_bytedance() {
+                        // ByteDance's variant: one option, exactly filling it.
+                        prop_assert!(hdr.len == 12 || hdr.len == 24);
+                        prop_assert_eq!(uoa.format, UoaFormat::BytedanceOpp);
+                        prop_assert_eq!(matches!(uoa.real, RealAddr::V4 { .. }), hdr.len == 12);
+                    } else {
+                        // The client's family always agrees with the opp version.
+                        prop_assert_eq!(uoa.format, UoaFormat::Opp);
+                        prop_assert_eq!(matches!(uoa.real, RealAddr::V4 { .. }), hdr.version == OPP_VERSION_IPV4);
+                    }
                 }
             }
             Err(_) => {}
@@ -89,7 +134,7 @@ proptest! {
         if let Some((real, sport, dport)) = canonical_opp_v4(&b) {
             let hdr = parse_opp_header(&b, b.len()).expect("the general parser accepts it");
             prop_assert_eq!(hdr.len, OPP_CANONICAL_LEN);
-            prop_assert_eq!(opp_client(&hdr, &b[..hdr.len]), Ok(Some(real)));
+            prop_assert_eq!(opp_client(&hdr, &b[..hdr.len]), Ok(Some(Uoa::plain(real, UoaFormat::Opp))));
             prop_assert_eq!(udp_ports(&b[hdr.len..]), Ok((sport, dport)));
         } else if let Ok(hdr) = parse_opp_header(&b, b.len()) {
             // Refused: then it is not that shape (other length, version,
@@ -114,10 +159,22 @@ proptest! {
         let opt = usize::from(UOA_LEN_IPV4);
         match canonical_uoa_v4(&b) {
             Some((real, sport, dport)) => {
-                prop_assert_eq!(find_uoa(&b[..opt]), Ok(Some(real)));
+                prop_assert_eq!(find_uoa(&b[..opt]), Ok(Some(Uoa::plain(real, UoaFormat::Ipv4Option))));
                 prop_assert_eq!(udp_ports(&b[opt..]), Ok((sport, dport)));
             }
             None => prop_assert!(first != IPOPT_UOA || second != UOA_LEN_IPV4),
+        }
+    }
+
+    /// Any Destination Options header: no panic, and a UOA found is of a
+    /// Destination Options format, from an option that fits the header.
+    #[test]
+    fn dstopts_never_panic(hdr in proptest::collection::vec(any::<u8>(), 0..64)) {
+        if let Ok(Some(uoa)) = find_dstopt_uoa(&hdr) {
+            prop_assert!(matches!(
+                uoa.format,
+                UoaFormat::HuaweiDstopt | UoaFormat::BytedanceDstopt | UoaFormat::BytedanceVniDstopt
+            ));
         }
     }
 
@@ -127,7 +184,7 @@ proptest! {
         area.extend_from_slice(&[IPOPT_UOA, 8]);
         area.extend_from_slice(&port.to_be_bytes());
         area.extend_from_slice(&addr);
-        prop_assert_eq!(find_uoa(&area), Ok(Some(RealAddr::V4 { addr, port })));
+        prop_assert_eq!(find_uoa(&area), Ok(Some(Uoa::plain(RealAddr::V4 { addr, port }, UoaFormat::Ipv4Option))));
     }
 
     #[test]
@@ -149,7 +206,13 @@ proptest! {
                 prop_assert!(nexthdr_offset < offset && offset <= bytes.len());
                 prop_assert_eq!(bytes[nexthdr_offset], IPPROTO_OPP);
             }
-            Ok(Ipv6Transport::Udp { offset }) => prop_assert!(offset <= bytes.len()),
+            Ok(Ipv6Transport::Udp { offset, dstopts }) => {
+                prop_assert!(offset <= bytes.len());
+                if let Some(d) = dstopts {
+                    // A Destination Options header before UDP, whole.
+                    prop_assert!(d >= IPV6_HDR_LEN && d + (usize::from(bytes[d + 1]) + 1) * 8 <= offset);
+                }
+            }
             _ => {}
         }
     }
