@@ -19,8 +19,8 @@ use crate::{
     uoa_parse::{
         self, array_at, canonical_opp_v4, canonical_uoa_v4, find_dstopt_uoa, find_uoa,
         ipv4_checksum_update, ipv6_transport, opp_client, parse_opp_header, put_at, udp_ports,
-        IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, Uoa, UoaFormat,
-        IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_CANONICAL_LEN,
+        IpDisplay, Ipv4Header, Ipv6Header, Ipv6Transport, LookupQuery, RealAddr, Uoa, UoaExtra,
+        UoaFormat, IPPROTO_OPP, IPPROTO_UDP, IPV4_HDR_LEN, IPV6_HDR_LEN, OPP_CANONICAL_LEN,
         OPP_CANONICAL_READ, OPP_HDR_LEN, UOA_CANONICAL_READ,
     },
     uoa_rcu::RcuSection,
@@ -94,6 +94,15 @@ pub(crate) struct UoaNet {
     pub(crate) v4: Table<[u8; 4]>,
     #[pin]
     pub(crate) v6: Table<[u8; 16]>,
+    /// What ByteDance's UOA carries besides the client (original
+    /// destination, VNI), by flow: kept apart so that a mapping without
+    /// it stays 64 bytes.
+    #[pin]
+    pub(crate) extra4: Table<[u8; 4], UoaExtra>,
+    #[pin]
+    pub(crate) extra6: Table<[u8; 16], UoaExtra>,
+    /// `v6_to_v4_enable`, `v6_to_v4_prefix_str`: ByteDance's lookups.
+    pub(crate) nat64: Option<[u8; 12]>,
     /// The room the two tables share (`uoa_map_max`).
     pub(crate) budget: Arc<Budget>,
     /// Mapping lifetime.
@@ -111,6 +120,10 @@ impl UoaNet {
             stats: Stats::new()?,
             v4 <- Table::new(table_bits, budget.clone()),
             v6 <- Table::new(table_bits, budget.clone()),
+            // Small: only some balancers' flows have an entry there.
+            extra4 <- Table::new(0, budget.clone()),
+            extra6 <- Table::new(0, budget.clone()),
+            nat64: config.nat64,
             budget,
             timeout: kernel::time::msecs_to_jiffies(config.map_timeout_secs * 1000),
             debug: config.debug,
@@ -119,13 +132,20 @@ impl UoaNet {
 
     /// Stores a mapping seen in a packet.
     #[inline(always)]
-    fn record<A: Addr>(&self, rcu: &RcuSection<'_>, table: &Table<A>, key: FlowKey<A>, uoa: Uoa) {
+    /// Returns whether it was stored.
+    fn record<A: Addr>(
+        &self,
+        rcu: &RcuSection<'_>,
+        table: &Table<A>,
+        key: FlowKey<A>,
+        uoa: Uoa,
+    ) -> bool {
         self.stats.inc(Stat::UoaGot);
         self.stats.inc(Stat::format(uoa.format));
         let real = uoa.real;
         if !uoa_trusted::allows(key.saddr.as_ref(), rcu) {
             self.stats.inc(Stat::Untrusted);
-            return;
+            return false;
         }
         let now = jiffies();
         match table.insert_in(rcu, key, real, now, now.wrapping_add(self.timeout)) {
@@ -145,7 +165,31 @@ impl UoaNet {
                 if self.debug {
                     log_mapping(&key, real);
                 }
+                return true;
             }
+        }
+        false
+    }
+
+    /// Stores a UOA of a form that may carry more than the client
+    /// (ByteDance's options): the client in `table`, the rest, if any, in
+    /// `extras`, under the same flow and with the same lifetime.
+    fn record_with_extra<A: Addr>(
+        &self,
+        rcu: &RcuSection<'_>,
+        (table, extras): (&Table<A>, &Table<A, UoaExtra>),
+        key: FlowKey<A>,
+        uoa: Uoa,
+    ) {
+        if !self.record(rcu, table, key, uoa) || uoa.extra == UoaExtra::None {
+            return;
+        }
+        let now = jiffies();
+        if extras
+            .insert_in(rcu, key, uoa.extra, now, now.wrapping_add(self.timeout))
+            .is_err()
+        {
+            self.stats.inc(Stat::InsertFailed);
         }
     }
 
@@ -294,9 +338,9 @@ impl UoaNet {
         let Some(Ok((sport, dport))) = skb.header(ip.header_len, 4, &mut udp).map(udp_ports) else {
             return self.malformed();
         };
-        self.record(
+        self.record_with_extra(
             rcu,
-            &self.v4,
+            (&self.v4, &self.extra4),
             FlowKey {
                 saddr: ip.saddr,
                 daddr: ip.daddr,
@@ -334,7 +378,7 @@ impl UoaNet {
             sport,
             dport,
         };
-        self.record(rcu, &self.v6, key, uoa);
+        self.record_with_extra(rcu, (&self.v6, &self.extra6), key, uoa);
     }
 
     /// Reads and validates the opp header at `offset`, with the UDP ports
@@ -487,7 +531,9 @@ impl UoaNet {
             opp_len,
         } = found;
         match uoa {
-            Some(uoa) => self.record(call.rcu, table, key, uoa),
+            Some(uoa) => {
+                self.record(call.rcu, table, key, uoa);
+            }
             None => self.stats.inc(Stat::UoaNone),
         }
         if call.chain == Chain::LocalIn && skb.remove_after_headers(headers, opp_len, edit).is_err()
@@ -496,6 +542,50 @@ impl UoaNet {
             return self.rejected(call.chain);
         }
         Verdict::Accept
+    }
+
+    /// The real client of a flow and what else its UOA carried (ByteDance's
+    /// lookups); refreshes both. A flow's extra goes with its client: one
+    /// without a live client answers nothing.
+    pub(crate) fn lookup_with_extra(&self, query: &LookupQuery) -> Option<(RealAddr, UoaExtra)> {
+        let guard = kernel::sync::rcu::read_lock();
+        let rcu = RcuSection::of(&guard);
+        let now = jiffies();
+        let refresh = now.wrapping_add(self.timeout);
+        match *query {
+            LookupQuery::V4 {
+                saddr,
+                daddr,
+                sport,
+                dport,
+            } => {
+                let key = FlowKey {
+                    saddr,
+                    daddr,
+                    sport,
+                    dport,
+                };
+                let real = self.v4.lookup_in(&rcu, &key, now, refresh)?;
+                let extra = self.extra4.lookup_in(&rcu, &key, now, refresh);
+                Some((real, extra.unwrap_or(UoaExtra::None)))
+            }
+            LookupQuery::V6 {
+                saddr,
+                daddr,
+                sport,
+                dport,
+            } => {
+                let key = FlowKey {
+                    saddr,
+                    daddr,
+                    sport,
+                    dport,
+                };
+                let real = self.v6.lookup_in(&rcu, &key, now, refresh)?;
+                let extra = self.extra6.lookup_in(&rcu, &key, now, refresh);
+                Some((real, extra.unwrap_or(UoaExtra::None)))
+            }
+        }
     }
 
     /// The real client of a flow, as the lookup asks; refreshes the mapping.
@@ -641,6 +731,8 @@ unsafe impl Periodic for UoaNet {
         let now = jiffies();
         self.v4.sweep(now);
         self.v6.sweep(now);
+        self.extra4.sweep(now);
+        self.extra6.sweep(now);
     }
 
     fn has_work(&self) -> bool {

@@ -20,3 +20,18 @@ static const struct kernel_param_ops uoa_trusted_ops = {
 module_param_cb(uoa_trusted, &uoa_trusted_ops, NULL, 0644);
 MODULE_PARM_DESC(uoa_trusted,
 		 "load balancers whose UOA is stored: IPv4/IPv6 prefixes, comma-separated; empty: any (default)");
+
+/*
+ * v6_to_v4_prefix_str: ByteDance's module's parameter, read once at load
+ * (Config, uoa_rs.rs): the 96-bit prefix whose IPv6 clients lookups 2049
+ * and 2050 answer as IPv4 when v6_to_v4_enable=1.
+ */
+static char *v6_to_v4_prefix_str = "64:ff9b::";
+module_param(v6_to_v4_prefix_str, charp, 0444);
+MODULE_PARM_DESC(v6_to_v4_prefix_str,
+		 "with v6_to_v4_enable=1: IPv6 prefix (its first 96 bits count) of clients answered as IPv4 by lookups 2049 and 2050 (default 64:ff9b::)");
+
+const char *uoa_v6_to_v4_prefix_str(void)
+{
+	return v6_to_v4_prefix_str;
+}

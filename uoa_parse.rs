@@ -831,6 +831,174 @@ pub fn encode_real(real: &RealAddr) -> [u8; ANSWER_LEN] {
     answer
 }
 
+/// The legacy IPv4-only lookup layout of option 2048 (DPVS's older one,
+/// ByteDance's today): exactly this many bytes, all network order.
+pub const LEGACY_LEN: usize = 18;
+
+/// Decodes the legacy layout's input: saddr, daddr, sport, dport.
+pub fn decode_legacy(b: &[u8; LEGACY_LEN]) -> LookupQuery {
+    LookupQuery::V4 {
+        saddr: array_at(b, 0),
+        daddr: array_at(b, 4),
+        sport: u16::from_be_bytes(array_at(b, 8)),
+        dport: u16::from_be_bytes(array_at(b, 10)),
+    }
+}
+
+/// The legacy layout answered: the input as given, then the client's
+/// address and port; `None` for an IPv6 client, which it cannot hold.
+pub fn encode_legacy(input: &[u8; LEGACY_LEN], real: &RealAddr) -> Option<[u8; LEGACY_LEN]> {
+    let RealAddr::V4 { addr, port } = *real else {
+        return None;
+    };
+    let mut out = *input;
+    put_at(&mut out, 12, addr);
+    put_at(&mut out, 16, port.to_be_bytes());
+    Some(out)
+}
+
+/// ByteDance's lookups: `getsockopt` option numbers and struct sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BdLookup {
+    /// Option 2049: 40 bytes, ports in network order.
+    V1,
+    /// Option 2050: 44 bytes, a VNI, ports in host order.
+    V2,
+}
+
+/// Option number of `BdLookup::V1`.
+pub const BD_LOOKUP_V1: i32 = 2049;
+/// Option number of `BdLookup::V2`.
+pub const BD_LOOKUP_V2: i32 = 2050;
+/// The longest of ByteDance's lookup structs.
+pub const BD_LOOKUP_MAX: usize = 44;
+
+impl BdLookup {
+    /// The layout of option `optval`, if it is one of ByteDance's.
+    pub fn of(optval: i32) -> Option<Self> {
+        match optval {
+            BD_LOOKUP_V1 => Some(BdLookup::V1),
+            BD_LOOKUP_V2 => Some(BdLookup::V2),
+            _ => None,
+        }
+    }
+
+    /// Its struct's size: what `len` must reach, and what is written back.
+    pub fn len(self) -> usize {
+        match self {
+            BdLookup::V1 => 40,
+            BdLookup::V2 => 44,
+        }
+    }
+
+    /// Offsets of the ports and of the source address.
+    fn ports_at(self) -> usize {
+        match self {
+            BdLookup::V1 => 4,
+            BdLookup::V2 => 8,
+        }
+    }
+
+    fn port(self, b: &[u8], at: usize) -> u16 {
+        match self {
+            BdLookup::V1 => u16::from_be_bytes(array_at(b, at)),
+            BdLookup::V2 => u16::from_ne_bytes(array_at(b, at)),
+        }
+    }
+
+    fn put_port(self, b: &mut [u8], at: usize, port: u16) {
+        match self {
+            BdLookup::V1 => put_at(b, at, port.to_be_bytes()),
+            BdLookup::V2 => put_at(b, at, port.to_ne_bytes()),
+        }
+    }
+
+    /// Decodes the outer flow an application asks about (`b` holds at
+    /// least `len()` bytes); `None` for a type other than 0 (IPv4) or 1
+    /// (IPv6).
+    pub fn decode(self, b: &[u8]) -> Option<LookupQuery> {
+        let p = self.ports_at();
+        let (sport, dport) = (self.port(b, p), self.port(b, p + 2));
+        match u32::from_ne_bytes(array_at(b, 0)) {
+            0 => Some(LookupQuery::V4 {
+                saddr: array_at(b, p + 4),
+                daddr: array_at(b, p + 8),
+                sport,
+                dport,
+            }),
+            1 => Some(LookupQuery::V6 {
+                saddr: array_at(b, p + 4),
+                daddr: array_at(b, p + 20),
+                sport,
+                dport,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The answer, `len()` bytes of the returned buffer: the client's
+    /// family as the type, the client's port and address as the source,
+    /// the original destination (if the UOA carried one, else zeros) as
+    /// the destination, and for `V2` the VNI (else 0). Every byte is
+    /// written. With `nat64` (a 12-byte prefix), an IPv6 client and
+    /// destination both under it and with nonzero ports are answered as
+    /// IPv4, by the last 4 bytes of each address.
+    pub fn encode(
+        self,
+        real: &RealAddr,
+        extra: &UoaExtra,
+        nat64: Option<&[u8; 12]>,
+    ) -> [u8; BD_LOOKUP_MAX] {
+        let mut out = [0u8; BD_LOOKUP_MAX];
+        let dest = match *extra {
+            UoaExtra::Destination(dest) => Some(dest),
+            _ => None,
+        };
+        let (mut real, mut dest) = (*real, dest);
+        if let (
+            Some(prefix),
+            RealAddr::V6 { addr: c, port: cp },
+            Some(RealAddr::V6 { addr: d, port: dp }),
+        ) = (nat64, real, dest)
+        {
+            if cp != 0 && dp != 0 && c[..12] == prefix[..] && d[..12] == prefix[..] {
+                real = RealAddr::V4 {
+                    addr: array_at(&c, 12),
+                    port: cp,
+                };
+                dest = Some(RealAddr::V4 {
+                    addr: array_at(&d, 12),
+                    port: dp,
+                });
+            }
+        }
+        let p = self.ports_at();
+        let v6 = matches!(real, RealAddr::V6 { .. });
+        put_at(&mut out, 0, u32::from(v6).to_ne_bytes());
+        if let (BdLookup::V2, UoaExtra::Vni(vni)) = (self, extra) {
+            put_at(&mut out, 4, vni.to_ne_bytes());
+        }
+        self.put_port(&mut out, p, real.port());
+        let daddr_at = if v6 { p + 20 } else { p + 8 };
+        match real {
+            RealAddr::V4 { addr, .. } => put_at(&mut out, p + 4, addr),
+            RealAddr::V6 { addr, .. } => put_at(&mut out, p + 4, addr),
+        }
+        match dest {
+            Some(RealAddr::V4 { addr, port }) if !v6 => {
+                self.put_port(&mut out, p + 2, port);
+                put_at(&mut out, daddr_at, addr);
+            }
+            Some(RealAddr::V6 { addr, port }) if v6 => {
+                self.put_port(&mut out, p + 2, port);
+                put_at(&mut out, daddr_at, addr);
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
 /// UDP source and destination ports (host order) from a UDP header.
 #[inline]
 pub fn udp_ports(bytes: &[u8]) -> Result<(u16, u16), ParseError> {
@@ -1470,5 +1638,104 @@ mod tests {
         h[..4].copy_from_slice(&[0x10, IPPROTO_UDP, 0, 20]);
         h[4..].copy_from_slice(&o[..16]);
         assert_eq!(parse_opp(&h), Err(ParseError::OppForeignUoa));
+    }
+
+    #[test]
+    fn legacy_lookup_layout() {
+        // 10.0.x.x: read as the DPVS layout, its first bytes would say
+        // AF_INET6; by length it is the legacy one.
+        let mut b = [0u8; LEGACY_LEN];
+        b[..12].copy_from_slice(&[10, 0, 1, 1, 10, 0, 1, 2, 0x10, 0x68, 0x13, 0x88]);
+        assert_eq!(
+            decode_legacy(&b),
+            LookupQuery::V4 {
+                saddr: [10, 0, 1, 1],
+                daddr: [10, 0, 1, 2],
+                sport: 4200,
+                dport: 5000
+            }
+        );
+        let real = RealAddr::V4 {
+            addr: [198, 51, 100, 1],
+            port: 443,
+        };
+        let out = encode_legacy(&b, &real).unwrap();
+        assert_eq!(&out[..12], &b[..12]);
+        assert_eq!(&out[12..], &[198, 51, 100, 1, 1, 187]);
+        let v6 = RealAddr::V6 {
+            addr: [1; 16],
+            port: 1,
+        };
+        assert_eq!(encode_legacy(&b, &v6), None);
+    }
+
+    #[test]
+    fn bytedance_lookup_layouts() {
+        let real = RealAddr::V4 {
+            addr: [198, 51, 100, 2],
+            port: 40001,
+        };
+        let dest = UoaExtra::Destination(RealAddr::V4 {
+            addr: [203, 0, 113, 9],
+            port: 53,
+        });
+        // 2049: type, ports BE, client, destination; 40 bytes.
+        let out = BdLookup::V1.encode(&real, &dest, None);
+        let mut want = [0u8; BD_LOOKUP_MAX];
+        want[4..16].copy_from_slice(&[0x9c, 0x41, 0, 53, 198, 51, 100, 2, 203, 0, 113, 9]);
+        assert_eq!(out, want);
+        assert_eq!(
+            BdLookup::V1.decode(&out),
+            Some(LookupQuery::V4 {
+                saddr: [198, 51, 100, 2],
+                daddr: [203, 0, 113, 9],
+                sport: 40001,
+                dport: 53
+            })
+        );
+        // 2050: the VNI and ports in host order; no destination: zeros.
+        let out = BdLookup::V2.encode(&real, &UoaExtra::Vni(0x4242), None);
+        let mut want = [0u8; BD_LOOKUP_MAX];
+        want[4..8].copy_from_slice(&0x4242u32.to_ne_bytes());
+        want[8..10].copy_from_slice(&40001u16.to_ne_bytes());
+        want[12..16].copy_from_slice(&[198, 51, 100, 2]);
+        assert_eq!(out, want);
+        // An unknown type is refused.
+        let mut bad = [0u8; BD_LOOKUP_MAX];
+        bad[..4].copy_from_slice(&2u32.to_ne_bytes());
+        assert_eq!(BdLookup::V1.decode(&bad), None);
+        assert_eq!(BdLookup::of(2048), None);
+        assert_eq!(BdLookup::of(2050).map(BdLookup::len), Some(44));
+    }
+
+    #[test]
+    fn nat64_translation_compares_all_twelve_bytes() {
+        let prefix = [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
+        let v6 = |last: u8, port| {
+            let mut a = [0u8; 16];
+            a[..12].copy_from_slice(&prefix);
+            a[15] = last;
+            RealAddr::V6 { addr: a, port }
+        };
+        let out = BdLookup::V1.encode(
+            &v6(7, 1000),
+            &UoaExtra::Destination(v6(9, 53)),
+            Some(&prefix),
+        );
+        assert_eq!(&out[..4], &0u32.to_ne_bytes());
+        assert_eq!(&out[8..16], &[0, 0, 0, 7, 0, 0, 0, 9]);
+        // A zero port, or a prefix that differs after a zero byte (where
+        // strncmp would stop): not translated.
+        let out = BdLookup::V1.encode(&v6(7, 0), &UoaExtra::Destination(v6(9, 53)), Some(&prefix));
+        assert_eq!(&out[..4], &1u32.to_ne_bytes());
+        let mut other = v6(9, 53);
+        if let RealAddr::V6 { ref mut addr, .. } = other {
+            addr[11] = 1;
+        }
+        let out = BdLookup::V1.encode(&v6(7, 1000), &UoaExtra::Destination(other), Some(&prefix));
+        assert_eq!(&out[..4], &1u32.to_ne_bytes());
+        // Without the parameter: as stored.
+        let out = BdLookup::V1.encode(&v6(7, 1000), &UoaExtra::Destination(v6(9, 53)), None);
+        assert_eq!(&out[..4], &1u32.to_ne_bytes());
     }
 }

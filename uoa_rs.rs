@@ -56,7 +56,8 @@ use uoa_netfilter::{
     HookPoint, HookRegistration, Ipv6Defrag, RetiredHooks, SockRef, SockoptGet, SockoptRegistration,
 };
 use uoa_parse::{
-    array_at, decode_lookup, encode_real, put_at, UoaFormat, ANSWER_LEN, PARAM_MAP_LEN, QUERY_LEN,
+    array_at, decode_legacy, decode_lookup, encode_legacy, encode_real, put_at, BdLookup, RealAddr,
+    UoaFormat, ANSWER_LEN, BD_LOOKUP_MAX, BD_LOOKUP_V2, LEGACY_LEN, PARAM_MAP_LEN, QUERY_LEN,
 };
 use uoa_pernet::PernetRegistration;
 use uoa_proc::{ProcEntry, ProcShow};
@@ -90,6 +91,10 @@ module! {
             default: 1048576,
             description: "most mappings per network namespace; new flows beyond are refused (1-67108864)",
         },
+        v6_to_v4_enable: i32 {
+            default: 0,
+            description: "1: lookups 2049 and 2050 answer IPv6 clients under v6_to_v4_prefix_str as IPv4 (ByteDance's parameter)",
+        },
     },
 }
 
@@ -103,6 +108,15 @@ const _: () = {
     assert!(core::mem::offset_of!(b::uoa_param_map, real_saddr) == 40);
     assert!(core::mem::offset_of!(b::uoa_param_map, real_sport) == 56);
 };
+
+/// The `v6_to_v4_prefix_str` parameter as given (`uoa_params.c`); not
+/// UTF-8: a text no address parses from.
+fn v6_to_v4_prefix_str() -> &'static str {
+    // SAFETY: the parameter is a NUL-terminated string that lives, read
+    // only (mode 0444), as long as the module.
+    let text = unsafe { kernel::str::CStr::from_char_ptr(b::uoa_v6_to_v4_prefix_str()) };
+    text.to_str().unwrap_or("?")
+}
 
 /// `net_ratelimit()`: whether a rate-limited networking message may print.
 pub(crate) fn net_ratelimit() -> bool {
@@ -123,6 +137,11 @@ pub(crate) enum ParamError {
     HookForward(i32),
     /// `uoa_map_max` is not in 1..=`Config::MAX_MAP_MAX`.
     MapMax(i32),
+    /// `v6_to_v4_enable` is not 0 or 1.
+    V6ToV4Enable(i32),
+    /// `v6_to_v4_prefix_str` is not an IPv6 address (checked when
+    /// `v6_to_v4_enable=1`).
+    V6ToV4Prefix,
 }
 
 /// The module parameters as given, unchecked.
@@ -138,6 +157,10 @@ pub(crate) struct RawParams {
     pub(crate) hook_forward: i32,
     /// `uoa_map_max`.
     pub(crate) map_max: i32,
+    /// `v6_to_v4_enable`.
+    pub(crate) v6_to_v4_enable: i32,
+    /// `v6_to_v4_prefix_str`.
+    pub(crate) v6_to_v4_prefix: &'static str,
 }
 
 /// The validated module parameters.
@@ -153,6 +176,9 @@ pub(crate) struct Config {
     pub(crate) hook_forward: bool,
     /// Most mappings per namespace.
     pub(crate) map_max: u32,
+    /// With `v6_to_v4_enable=1`: the 96-bit prefix of IPv6 clients that
+    /// ByteDance's lookups answer as IPv4.
+    pub(crate) nat64: Option<[u8; 12]>,
 }
 
 impl Config {
@@ -177,12 +203,22 @@ impl Config {
         if !(1..=Self::MAX_MAP_MAX).contains(&raw.map_max) {
             return Err(ParamError::MapMax(raw.map_max));
         }
+        let nat64 = if flag(raw.v6_to_v4_enable, ParamError::V6ToV4Enable)? {
+            let prefix = raw
+                .v6_to_v4_prefix
+                .parse::<core::net::Ipv6Addr>()
+                .map_err(|_| ParamError::V6ToV4Prefix)?;
+            Some(array_at(&prefix.octets(), 0))
+        } else {
+            None
+        };
         Ok(Self {
             debug: flag(raw.debug, ParamError::Debug)?,
             map_timeout_secs: raw.map_timeout as u32,
             map_tab_bits: raw.map_tab_bits as u32,
             hook_forward: flag(raw.hook_forward, ParamError::HookForward)?,
             map_max: raw.map_max as u32,
+            nat64,
         })
     }
 
@@ -195,6 +231,8 @@ impl Config {
             map_tab_bits: module_parameters::uoa_map_tab_bits.value(),
             hook_forward: module_parameters::uoa_hook_forward.value(),
             map_max: module_parameters::uoa_map_max.value(),
+            v6_to_v4_enable: module_parameters::v6_to_v4_enable.value(),
+            v6_to_v4_prefix: v6_to_v4_prefix_str(),
         })
         .map_err(|e| {
             match e {
@@ -213,6 +251,11 @@ impl Config {
                         Self::MAX_MAP_MAX
                     )
                 }
+                ParamError::V6ToV4Enable(v) => pr_err!("v6_to_v4_enable={v}: must be 0 or 1\n"),
+                ParamError::V6ToV4Prefix => pr_err!(
+                    "v6_to_v4_prefix_str={}: not an IPv6 address\n",
+                    v6_to_v4_prefix_str()
+                ),
             }
             EINVAL
         })
@@ -322,8 +365,12 @@ impl ProcShow for ExtraStatsFile {
         }
         seq_print!(m, "table_bytes_ipv4 {}\n", uoa.v4.memory());
         seq_print!(m, "table_bytes_ipv6 {}\n", uoa.v6.memory());
-        seq_print!(m, "mapping_bytes_ipv4 {}\n", entry_slab_size::<[u8; 4]>());
-        seq_print!(m, "mapping_bytes_ipv6 {}\n", entry_slab_size::<[u8; 16]>());
+        let (bytes4, bytes6) = (
+            entry_slab_size::<[u8; 4], RealAddr>(),
+            entry_slab_size::<[u8; 16], RealAddr>(),
+        );
+        seq_print!(m, "mapping_bytes_ipv4 {}\n", bytes4);
+        seq_print!(m, "mapping_bytes_ipv6 {}\n", bytes6);
     }
 }
 
@@ -452,7 +499,9 @@ const LOOKUP_OUT: usize = 4 + ANSWER_LEN;
 const _: () = assert!(LOOKUP_IN % 8 == 0 && LOOKUP_OUT % 8 == 0);
 
 impl SockoptGet for Lookup {
-    const RANGE: core::ops::Range<i32> = UOA_SO_GET_LOOKUP..UOA_SO_GET_LOOKUP + 1;
+    // 2048 (DPVS's layout; the legacy one by its length, 18), and
+    // ByteDance's 2049 and 2050.
+    const RANGE: core::ops::Range<i32> = UOA_SO_GET_LOOKUP..BD_LOOKUP_V2 + 1;
 
     fn get(sock: &SockRef, optval: i32, user: UserPtr, len: &mut i32) -> Result {
         // SAFETY: the caller's socket holds its namespace.
@@ -460,11 +509,10 @@ impl SockoptGet for Lookup {
         let stats = &state.uoa.stats;
         // A length too short is refused; a longer one is answered with the
         // struct's size (a negative one never gets here: the IP layer
-        // refuses it).
+        // refuses it). Other layouts go their own way.
         if optval != UOA_SO_GET_LOOKUP || usize::try_from(*len).map_or(true, |l| l < PARAM_MAP_LEN)
         {
-            stats.inc(Stat::LookupInvalid);
-            return Err(EINVAL);
+            return vendor_lookup(&state.uoa, sock, optval, user, len);
         }
         // Mappings are of UDP flows: a TCP (or raw) socket's flow with the
         // same addresses is another flow, whose client is not known.
@@ -503,6 +551,83 @@ impl SockoptGet for Lookup {
         stats.inc(Stat::LookupSuccess);
         Ok(())
     }
+}
+
+/// The lookups of other layouts than DPVS's: the legacy IPv4 one on 2048
+/// (exactly 18 bytes), and ByteDance's 2049 and 2050 (`len` at least their
+/// struct's size; exactly that many bytes are written back). Any other
+/// length is `EINVAL`; a miss is `ENOENT`, as for DPVS's layout (where
+/// ByteDance's module answers `ENOMEM`).
+#[cold]
+#[inline(never)]
+fn vendor_lookup(
+    uoa: &UoaNet,
+    sock: &SockRef,
+    optval: i32,
+    user: UserPtr,
+    len: &mut i32,
+) -> Result {
+    let stats = &uoa.stats;
+    let given = usize::try_from(*len).unwrap_or(0);
+    let layout = BdLookup::of(optval);
+    let size = match layout {
+        Some(l) => l.len(),
+        None => LEGACY_LEN,
+    };
+    let fits = match layout {
+        Some(_) => given >= size,
+        None => optval == UOA_SO_GET_LOOKUP && given == LEGACY_LEN,
+    };
+    if !fits {
+        stats.inc(Stat::LookupInvalid);
+        return Err(EINVAL);
+    }
+    if !sock.is_udp() {
+        stats.inc(Stat::LookupInvalid);
+        return Err(EOPNOTSUPP);
+    }
+    let mut buf = [0u8; BD_LOOKUP_MAX];
+    if UserSlice::new(user, size)
+        .reader()
+        .read_slice(&mut buf[..size])
+        .is_err()
+    {
+        stats.inc(Stat::LookupInvalid);
+        return Err(EFAULT);
+    }
+    let query = match layout {
+        Some(l) => l.decode(&buf),
+        None => Some(decode_legacy(&array_at(&buf, 0))),
+    };
+    let Some(query) = query else {
+        stats.inc(Stat::LookupInvalid);
+        return Err(EINVAL);
+    };
+    let answer = uoa
+        .lookup_with_extra(&query)
+        .and_then(|(real, extra)| match layout {
+            Some(l) => Some(l.encode(&real, &extra, uoa.nat64.as_ref())),
+            None => encode_legacy(&array_at(&buf, 0), &real).map(|a| {
+                let mut out = [0u8; BD_LOOKUP_MAX];
+                put_at(&mut out, 0, a);
+                out
+            }),
+        });
+    let Some(out) = answer else {
+        stats.inc(Stat::LookupMiss);
+        return Err(ENOENT);
+    };
+    if UserSlice::new(user, size)
+        .writer()
+        .write_slice(&out[..size])
+        .is_err()
+    {
+        stats.inc(Stat::LookupInvalid);
+        return Err(EFAULT);
+    }
+    *len = size as i32;
+    stats.inc(Stat::LookupSuccess);
+    Ok(())
 }
 
 struct UoaModule {

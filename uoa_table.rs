@@ -55,7 +55,11 @@ use kernel::{
     types::Opaque,
 };
 
-use crate::{uoa_bindings as b, uoa_parse::RealAddr, uoa_rcu::RcuSection};
+use crate::{
+    uoa_bindings as b,
+    uoa_parse::{RealAddr, UoaExtra},
+    uoa_rcu::RcuSection,
+};
 
 /// Test builds only: non-zero makes the next entry allocation fail, as
 /// `failslab` would on a real kernel.
@@ -148,29 +152,39 @@ const _: () = {
     assert!(size_of::<FlowKey<[u8; 16]>>() == size_of::<b::uoa_key6>());
     assert!(offset_of!(FlowKey<[u8; 16]>, sport) == offset_of!(b::uoa_key6, sport));
     assert!(offset_of!(FlowKey<[u8; 16]>, dport) == offset_of!(b::uoa_key6, dport));
-    assert!(offset_of!(Entry<[u8; 4]>, node) == 0);
-    assert!(offset_of!(Entry<[u8; 4]>, key) == size_of::<b::rhash_head>());
-    assert!(offset_of!(Entry<[u8; 16]>, node) == 0);
-    assert!(offset_of!(Entry<[u8; 16]>, key) == size_of::<b::rhash_head>());
+    assert!(offset_of!(Entry<[u8; 4], RealAddr>, node) == 0);
+    assert!(offset_of!(Entry<[u8; 4], RealAddr>, key) == size_of::<b::rhash_head>());
+    assert!(offset_of!(Entry<[u8; 16], RealAddr>, node) == 0);
+    assert!(offset_of!(Entry<[u8; 16], RealAddr>, key) == size_of::<b::rhash_head>());
+    assert!(offset_of!(Entry<[u8; 4], UoaExtra>, key) == size_of::<b::rhash_head>());
+    assert!(offset_of!(Entry<[u8; 16], UoaExtra>, key) == size_of::<b::rhash_head>());
+    // An IPv4 mapping of a client fits the 64-byte size class.
+    assert!(size_of::<Entry<[u8; 4], RealAddr>>() <= 64);
 };
 
 /// One mapping. Immutable once published but for `expires`. Begins with
 /// its table link, then its key, as `uoa_rhash.c` expects.
 #[repr(C)]
-struct Entry<A: Addr> {
+struct Entry<A: Addr, V: Value> {
     node: b::rhash_head,
     key: FlowKey<A>,
     // Before `expires`, so that no padding makes an IPv4 entry pass 64 bytes.
-    real: RealAddr,
+    value: V,
     expires: Atomic<Jiffies>,
     rcu: bindings::kvfree_rcu_head,
 }
 
+/// What a table maps flows to: the real client (`RealAddr`), or what
+/// some balancers' UOA carries besides (`UoaExtra`).
+pub(crate) trait Value: Copy + PartialEq + Send + Sync + 'static {}
+impl Value for RealAddr {}
+impl Value for UoaExtra {}
+
 /// Bytes of kernel memory one mapping of this family takes (the `kmalloc`
 /// size class its entry comes from).
-pub(crate) fn entry_slab_size<A: Addr>() -> usize {
+pub(crate) fn entry_slab_size<A: Addr, V: Value>() -> usize {
     // SAFETY: plain computation.
-    unsafe { bindings::kmalloc_size_roundup(core::mem::size_of::<Entry<A>>()) }
+    unsafe { bindings::kmalloc_size_roundup(core::mem::size_of::<Entry<A, V>>()) }
 }
 
 /// The current time in jiffies.
@@ -268,27 +282,27 @@ pub(crate) enum Stored {
 /// only after an RCU grace period. `len` counts its entries, each of which
 /// holds one unit of `budget`.
 #[pin_data(PinnedDrop)]
-pub(crate) struct Table<A: Addr> {
+pub(crate) struct Table<A: Addr, V: Value = RealAddr> {
     #[pin]
     ht: Opaque<b::rhashtable>,
     len: Atomic<usize>,
     budget: Arc<Budget>,
-    _family: core::marker::PhantomData<A>,
+    _family: core::marker::PhantomData<(A, V)>,
 }
 
 // SAFETY: an rhashtable is made to be shared: lookups under RCU, writers
 // serialised by its bucket locks, resizes by its own worker; entries are
 // `Send` and `Sync` data.
-unsafe impl<A: Addr> Sync for Table<A> {}
+unsafe impl<A: Addr, V: Value> Sync for Table<A, V> {}
 // SAFETY: as above; the table is not tied to a thread.
-unsafe impl<A: Addr> Send for Table<A> {}
+unsafe impl<A: Addr, V: Value> Send for Table<A, V> {}
 
 /// Whether `p` is an `ERR_PTR`.
 fn is_err(p: *mut c_void) -> bool {
     p as usize >= (-(bindings::MAX_ERRNO as isize)) as usize
 }
 
-impl<A: Addr> Table<A> {
+impl<A: Addr, V: Value> Table<A, V> {
     /// Most buckets a table starts with: `1 << MAX_BITS` (`nelem_hint` is
     /// a `u16`). Tables grow past it as needed.
     pub(crate) const MAX_BITS: u32 = 16;
@@ -339,7 +353,7 @@ impl<A: Addr> Table<A> {
         // SAFETY: the table is initialised; reading the size of its
         // current bucket table is a plain load.
         let buckets = unsafe { b::uoa_rht_buckets(self.ht.get()) } as usize;
-        self.len() * entry_slab_size::<A>() + buckets * size_of::<usize>()
+        self.len() * entry_slab_size::<A, V>() + buckets * size_of::<usize>()
     }
 
     /// Frees `entry` after a grace period.
@@ -347,7 +361,7 @@ impl<A: Addr> Table<A> {
     /// # Safety
     ///
     /// `entry` is live and no longer reachable from the table.
-    unsafe fn retire(entry: *mut Entry<A>) {
+    unsafe fn retire(entry: *mut Entry<A, V>) {
         // SAFETY: `entry` came from `KBox::into_raw` (kmalloc), so kvfree
         // after the grace period frees it; readers may still hold it until
         // then. `rcu` is a field of it, unused otherwise.
@@ -359,14 +373,14 @@ impl<A: Addr> Table<A> {
     /// # Safety
     ///
     /// The caller is in an RCU read-side section while it uses the result.
-    unsafe fn find(&self, query: &FlowKey<A>) -> Option<*mut Entry<A>> {
+    unsafe fn find(&self, query: &FlowKey<A>) -> Option<*mut Entry<A, V>> {
         // SAFETY: the table is initialised (invariant); `query` is a key of
         // this family (`Addr` safety); in an RCU read-side section (caller).
         let e = unsafe { A::RHT_LOOKUP(self.ht.get(), ptr::from_ref(query).cast()) };
         (!e.is_null()).then_some(e.cast())
     }
 
-    /// Records `key -> real` valid until jiffies `expires`; replaces the
+    /// Records `key -> value` valid until jiffies `expires`; replaces the
     /// mapping of the same flow (or only moves its expiry when it is the
     /// same and not expired at `now`). Fails with `ENOSPC` for a new flow
     /// when the budget is spent, `ENOMEM` when memory is short, and
@@ -380,7 +394,7 @@ impl<A: Addr> Table<A> {
         &self,
         _rcu: &RcuSection<'_>,
         key: FlowKey<A>,
-        real: RealAddr,
+        value: V,
         now: Jiffies,
         expires: Jiffies,
     ) -> Result<Stored> {
@@ -391,14 +405,14 @@ impl<A: Addr> Table<A> {
             // until it ends.
             let entry = unsafe { &*old };
             let old_expires = entry.expires.load(Relaxed);
-            if entry.real == real && !expired(old_expires, now) {
+            if entry.value == value && !expired(old_expires, now) {
                 refresh(&entry.expires, old_expires, expires);
                 return Ok(Stored::Refreshed);
             }
         }
         // SAFETY: in the caller's RCU read-side section, where `found` was
         // looked up.
-        unsafe { self.store(key, real, expires, found) }
+        unsafe { self.store(key, value, expires, found) }
     }
 
     /// `insert_in` for a new flow, a new client or an expired mapping:
@@ -412,9 +426,9 @@ impl<A: Addr> Table<A> {
     unsafe fn store(
         &self,
         key: FlowKey<A>,
-        real: RealAddr,
+        value: V,
         expires: Jiffies,
-        mut found: Option<*mut Entry<A>>,
+        mut found: Option<*mut Entry<A, V>>,
     ) -> Result<Stored> {
         let new_entry = || {
             #[cfg(uoa_kunit)]
@@ -425,7 +439,7 @@ impl<A: Addr> Table<A> {
                 Entry {
                     node: b::rhash_head::default(),
                     key,
-                    real,
+                    value,
                     expires: Atomic::new(expires),
                     rcu: bindings::kvfree_rcu_head::default(),
                 },
@@ -497,7 +511,7 @@ impl<A: Addr> Table<A> {
         query: &FlowKey<A>,
         now: Jiffies,
         refresh_to: Jiffies,
-    ) -> Option<RealAddr> {
+    ) -> Option<V> {
         // SAFETY: in the caller's RCU read-side section, which lasts while
         // `entry` is used.
         let entry = unsafe { &*self.find(query)? };
@@ -506,7 +520,7 @@ impl<A: Addr> Table<A> {
             return None;
         }
         refresh(&entry.expires, old_expires, refresh_to);
-        Some(entry.real)
+        Some(entry.value)
     }
 
     /// `insert_in`, taking the RCU read lock itself (tests).
@@ -514,12 +528,12 @@ impl<A: Addr> Table<A> {
     pub(crate) fn insert(
         &self,
         key: FlowKey<A>,
-        real: RealAddr,
+        value: V,
         now: Jiffies,
         expires: Jiffies,
     ) -> Result<Stored> {
         let guard = kernel::sync::rcu::read_lock();
-        self.insert_in(&RcuSection::of(&guard), key, real, now, expires)
+        self.insert_in(&RcuSection::of(&guard), key, value, now, expires)
     }
 
     /// `lookup_in`, taking the RCU read lock itself (tests).
@@ -529,7 +543,7 @@ impl<A: Addr> Table<A> {
         query: &FlowKey<A>,
         now: Jiffies,
         refresh_to: Jiffies,
-    ) -> Option<RealAddr> {
+    ) -> Option<V> {
         let guard = kernel::sync::rcu::read_lock();
         self.lookup_in(&RcuSection::of(&guard), query, now, refresh_to)
     }
@@ -565,7 +579,7 @@ impl<A: Addr> Table<A> {
                 if is_err(obj) {
                     continue;
                 }
-                let entry = obj.cast::<Entry<A>>();
+                let entry = obj.cast::<Entry<A, V>>();
                 // SAFETY: objects of the table are live `Entry<A>` while the
                 // walk holds the RCU read lock.
                 if expired(unsafe { (*entry).expires.load(Relaxed) }, now)
@@ -597,20 +611,20 @@ impl<A: Addr> Table<A> {
 ///
 /// `ptr` is an `Entry<A>` of a table being destroyed, which nothing else
 /// can reach.
-unsafe extern "C" fn free_entry<A: Addr>(ptr: *mut c_void, _arg: *mut c_void) {
+unsafe extern "C" fn free_entry<A: Addr, V: Value>(ptr: *mut c_void, _arg: *mut c_void) {
     // SAFETY: entries come from `KBox::into_raw`; each is freed once.
-    drop(unsafe { KBox::from_raw(ptr.cast::<Entry<A>>()) });
+    drop(unsafe { KBox::from_raw(ptr.cast::<Entry<A, V>>()) });
 }
 
 #[pinned_drop]
-impl<A: Addr> PinnedDrop for Table<A> {
+impl<A: Addr, V: Value> PinnedDrop for Table<A, V> {
     fn drop(self: Pin<&mut Self>) {
         // The owner drops the table only when no reader or writer can reach
         // it any more (hooks unregistered after a grace period, no socket
         // of the namespace, sockopt unregistered), so entries go at once.
         // SAFETY: the table is initialised and used by nobody else.
         unsafe {
-            b::rhashtable_free_and_destroy(self.ht.get(), Some(free_entry::<A>), ptr::null_mut())
+            b::rhashtable_free_and_destroy(self.ht.get(), Some(free_entry::<A, V>), ptr::null_mut())
         };
         self.budget.give(self.len.load(Relaxed));
     }

@@ -33,6 +33,8 @@ void uoa_skb_postpull_rcsum(struct sk_buff *skb, const void *start, unsigned int
 void uoa_skb_postpush_rcsum(struct sk_buff *skb, const void *start, unsigned int len);
 bool uoa_skb_is_gso(const struct sk_buff *skb);
 void uoa_skb_pull_headers(struct sk_buff *skb, unsigned int len);
+/* uoa_params.c: the v6_to_v4_prefix_str parameter as given. */
+const char *uoa_v6_to_v4_prefix_str(void);
 int uoa_defrag6_enable(struct net *net);
 void uoa_defrag6_disable(struct net *net);
 void uoa_init_delayed_work(struct delayed_work *work, work_func_t fn);

@@ -556,8 +556,8 @@ mod table {
 
     #[test]
     fn ipv4_mapping_fits_64_bytes() {
-        assert!(entry_slab_size::<[u8; 4]>() <= 64);
-        assert!(entry_slab_size::<[u8; 16]>() <= 96);
+        assert!(entry_slab_size::<[u8; 4], RealAddr>() <= 64);
+        assert!(entry_slab_size::<[u8; 16], RealAddr>() <= 96);
     }
 }
 

@@ -226,6 +226,8 @@ pub(crate) const DEFAULT_PARAMS: RawParams = RawParams {
     map_tab_bits: 12,
     hook_forward: 0,
     map_max: 1 << 20,
+    v6_to_v4_enable: 0,
+    v6_to_v4_prefix: "64:ff9b::",
 };
 
 /// Namespace state with `1 << bits` buckets per table.

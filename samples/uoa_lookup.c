@@ -14,6 +14,10 @@
  *   -l LEN       pass LEN as the option length (default 58)
  *   -n N         first N lookups more, timed: prints "elapsed_ns T" (benchmarks)
  *   -f           pass an invalid buffer pointer
+ *   -L LAYOUT    ask in another balancer module's layout: "legacy" (the
+ *                18-byte IPv4 struct on 2048), "2049" or "2050"
+ *                (ByteDance's); prints the original destination ("dest
+ *                ADDR PORT") and the VNI ("vni N") where they are set
  *
  * Prints "REAL_ADDR REAL_PORT" and exits 0, or prints the errno name
  * (ENOENT, EINVAL, EFAULT, ...) and exits 2; exits 1 on usage errors.
@@ -55,23 +59,96 @@ static const char *errno_name(int e)
 	}
 }
 
+/* The other layouts, in a byte buffer: in, the flow; out, the answer. */
+static int vendor_lookup(int fd, const char *layout, int v6, const void *saddr, const void *daddr,
+			 unsigned short sport, unsigned short dport, socklen_t len)
+{
+	unsigned char b[64];
+	int optval = !strcmp(layout, "2049") ? 2049 : !strcmp(layout, "2050") ? 2050 : 2048;
+	size_t n = v6 ? 16 : 4, p = optval == 2050 ? 8 : 4, d;
+	char real[INET6_ADDRSTRLEN], dest[INET6_ADDRSTRLEN];
+	unsigned int type, vni;
+	unsigned short rp, dp;
+
+	memset(b, 0, sizeof(b));
+	if (optval == 2048) {
+		if (v6 || strcmp(layout, "legacy"))
+			return -1;
+		memcpy(b, saddr, 4);
+		memcpy(b + 4, daddr, 4);
+		sport = htons(sport);
+		dport = htons(dport);
+		memcpy(b + 8, &sport, 2);
+		memcpy(b + 10, &dport, 2);
+		if (len == 0)
+			len = 18;
+	} else {
+		type = v6;
+		memcpy(b, &type, 4);
+		if (optval == 2049) {
+			sport = htons(sport);
+			dport = htons(dport);
+		}
+		memcpy(b + p, &sport, 2);
+		memcpy(b + p + 2, &dport, 2);
+		memcpy(b + p + 4, saddr, n);
+		memcpy(b + p + 4 + n, daddr, n);
+		if (len == 0)
+			len = optval == 2049 ? 40 : 44;
+	}
+	if (getsockopt(fd, IPPROTO_IP, optval, b, &len) < 0) {
+		printf("%s\n", errno_name(errno));
+		return 2;
+	}
+	if (optval == 2048) {
+		memcpy(&rp, b + 16, 2);
+		inet_ntop(AF_INET, b + 12, real, sizeof(real));
+		printf("%s %u\n", real, ntohs(rp));
+		return 0;
+	}
+	memcpy(&type, b, 4);
+	n = type ? 16 : 4;
+	memcpy(&rp, b + p, 2);
+	memcpy(&dp, b + p + 2, 2);
+	if (optval == 2049) {
+		rp = ntohs(rp);
+		dp = ntohs(dp);
+	}
+	inet_ntop(type ? AF_INET6 : AF_INET, b + p + 4, real, sizeof(real));
+	printf("%s %u", real, rp);
+	for (d = 0; d < n && !b[p + 4 + n + d]; d++)
+		;
+	if (d < n || dp) {
+		inet_ntop(type ? AF_INET6 : AF_INET, b + p + 4 + n, dest, sizeof(dest));
+		printf(" dest %s %u", dest, dp);
+	}
+	memcpy(&vni, b + 4, 4);
+	if (optval == 2050 && vni)
+		printf(" vni %u", vni);
+	printf(" len %u\n", (unsigned)len);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct uoa_param_map map;
 	union inet_addr saddr, daddr, real_addr;
 	socklen_t len = sizeof(map);
 	int family = AF_INET, type = SOCK_DGRAM, af = -1, bad_pointer = 0, repeat = 0, opt, fd, i;
+	const char *layout = NULL;
+	int len_given = 0;
 	struct timespec t0, t1;
 	__u16 saf, daf;
 	char real[INET6_ADDRSTRLEN];
 
-	while ((opt = getopt(argc, argv, "6ta:l:fn:")) != -1) {
+	while ((opt = getopt(argc, argv, "6ta:l:fn:L:")) != -1) {
 		switch (opt) {
 		case 'n': repeat = atoi(optarg); break;
 		case '6': family = AF_INET6; break;
 		case 't': type = SOCK_STREAM; break;
 		case 'a': af = atoi(optarg); break;
-		case 'l': len = (socklen_t)atoi(optarg); break;
+		case 'l': len = (socklen_t)atoi(optarg); len_given = 1; break;
+		case 'L': layout = optarg; break;
 		case 'f': bad_pointer = 1; break;
 		default: goto usage;
 		}
@@ -97,6 +174,15 @@ int main(int argc, char **argv)
 	if (fd < 0) {
 		perror("socket");
 		return 1;
+	}
+	if (layout) {
+		int rc = vendor_lookup(fd, layout, saf == AF_INET6, &saddr, &daddr,
+				       (unsigned short)atoi(argv[optind + 1]),
+				       (unsigned short)atoi(argv[optind + 3]), len_given ? len : 0);
+
+		if (rc < 0)
+			goto usage;
+		return rc;
 	}
 	/* -n N: N more lookups first, timed, for benchmarks. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -124,7 +210,8 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: %s [-6] [-t] [-a AF] [-l LEN] [-f] [-n N] SADDR SPORT DADDR|'*' DPORT\n",
+	fprintf(stderr, "usage: %s [-6] [-t] [-a AF] [-l LEN] [-f] [-n N] [-L legacy|2049|2050] "
+		"SADDR SPORT DADDR|'*' DPORT\n",
 		argv[0]);
 	return 1;
 }

@@ -92,7 +92,7 @@ test_lookup_long_buffer_answered() {
 test_bad_parameters_refused() {
 	local p out
 	for p in uoa_debug=2 uoa_map_timeout=0 uoa_map_tab_bits=40 uoa_hook_forward=-1 uoa_map_max=0 \
-		uoa_trusted=10.0.0.0/33; do
+		uoa_trusted=10.0.0.0/33 v6_to_v4_enable=2; do
 		if out=$(load_uoa "$p" 2>&1); then
 			rmmod uoa
 			fail "insmod accepted $p"
@@ -101,6 +101,13 @@ test_bad_parameters_refused() {
 		case "$out" in *"Invalid param"* | *"Invalid argument"*) ;; *) fail "insmod $p: $out" ;; esac
 		dmesg | grep -q "uoa: ${p%%=*}=" || fail "no log line for $p"
 	done
+	# The NAT64 prefix is checked when it is used.
+	if load_uoa v6_to_v4_enable=1 v6_to_v4_prefix_str=64:ff9b 2>/dev/null; then
+		rmmod uoa
+		fail "insmod accepted v6_to_v4_prefix_str=64:ff9b"
+	fi
+	dmesg | grep -q "uoa: v6_to_v4_prefix_str=64:ff9b: not an IPv6 address" ||
+		fail "no log line for v6_to_v4_prefix_str"
 	[ ! -e /proc/net/uoa_stats ] || fail "proc file left behind"
 }
 
@@ -264,6 +271,63 @@ test_huawei_destination_options() {
 test_huawei_destination_options_after_hop_by_hop() {
 	REAL_EXPECT="198.51.100.29 2009" vendor_mode hw-hbh format_huawei_dstopt -6 \
 		-m hw-dstopt -H -c 198.51.100.29:2009 -s "[$LB_IP6]:4209" -d "[$RS_IP6]:5000"
+}
+
+# Every lookup layout on flows of every kind: DPVS's (58 bytes), the
+# legacy IPv4 one (2048, exactly 18), ByteDance's 2049 and 2050, with the
+# original destination and VNI their formats carry; wrong lengths EINVAL,
+# a miss ENOENT everywhere.
+test_vendor_lookups() {
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	in_ns uoa-lb "$LB" -m bd-ipo -c 198.51.100.40:2040 -o 203.0.113.1:53 -s "$LB_IP:4240" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m bd-vni -N 4242 -c 198.51.100.41:2041 -s "$LB_IP:4241" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m bd-dstopt -c "[2001:db8::42]:2042" -o "[2001:db8::99]:53" \
+		-s "[$LB_IP6]:4242" -d "[$RS_IP6]:5000"
+	in_ns uoa-lb "$LB" -m opp -c 198.51.100.43:2043 -s "$LB_IP:4243" -d "$RS_IP:5000"
+	# The IPv6 one waits for neighbour discovery.
+	expect_stat "Saved" uoa-rs 6 4
+	local q=("$LB_IP" 4240 '*' 5000)
+	expect_eq "DPVS layout" "$(in_ns uoa-rs "$LOOKUP" "${q[@]}")" "198.51.100.40 2040"
+	expect_eq "legacy layout" "$(in_ns uoa-rs "$LOOKUP" -L legacy "${q[@]}")" "198.51.100.40 2040"
+	expect_eq "2049" "$(in_ns uoa-rs "$LOOKUP" -L 2049 "${q[@]}")" "198.51.100.40 2040 dest 203.0.113.1 53 len 40"
+	expect_eq "2050" "$(in_ns uoa-rs "$LOOKUP" -L 2050 "${q[@]}")" "198.51.100.40 2040 dest 203.0.113.1 53 len 44"
+	expect_eq "2049, longer buffer" "$(in_ns uoa-rs "$LOOKUP" -L 2049 -l 64 "${q[@]}")" \
+		"198.51.100.40 2040 dest 203.0.113.1 53 len 40"
+	expect_eq "2049 short" "$(in_ns uoa-rs "$LOOKUP" -L 2049 -l 39 "${q[@]}")" EINVAL
+	expect_eq "2050 short" "$(in_ns uoa-rs "$LOOKUP" -L 2050 -l 43 "${q[@]}")" EINVAL
+	expect_eq "legacy 17" "$(in_ns uoa-rs "$LOOKUP" -L legacy -l 17 "${q[@]}")" EINVAL
+	expect_eq "legacy 19" "$(in_ns uoa-rs "$LOOKUP" -L legacy -l 19 "${q[@]}")" EINVAL
+	expect_eq "DPVS 57" "$(in_ns uoa-rs "$LOOKUP" -l 57 "${q[@]}")" EINVAL
+	expect_eq "VNI, 2050" "$(in_ns uoa-rs "$LOOKUP" -L 2050 "$LB_IP" 4241 '*' 5000)" \
+		"198.51.100.41 2041 vni 4242 len 44"
+	expect_eq "VNI, 2049" "$(in_ns uoa-rs "$LOOKUP" -L 2049 "$LB_IP" 4241 '*' 5000)" \
+		"198.51.100.41 2041 len 40"
+	expect_eq "IPv6, 2049" "$(in_ns uoa-rs "$LOOKUP" -6 -L 2049 "$LB_IP6" 4242 '*' 5000)" \
+		"2001:db8::42 2042 dest 2001:db8::99 53 len 40"
+	expect_eq "DPVS opp flow, 2050" "$(in_ns uoa-rs "$LOOKUP" -L 2050 "$LB_IP" 4243 '*' 5000)" \
+		"198.51.100.43 2043 len 44"
+	for l in 2049 2050 legacy; do
+		expect_eq "miss, $l" "$(in_ns uoa-rs "$LOOKUP" -L $l "$LB_IP" 4299 '*' 5000)" ENOENT
+	done
+}
+
+# v6_to_v4_enable=1: ByteDance's lookups answer IPv6 clients and
+# destinations under the prefix as IPv4, all 12 prefix bytes compared.
+test_vendor_lookup_nat64() {
+	make_pair uoa-lb uoa-rs
+	load_uoa v6_to_v4_enable=1 v6_to_v4_prefix_str=64:ff9b::
+	in_ns uoa-lb "$LB" -m bd-dstopt -c "[64:ff9b::c633:642c]:2044" -o "[64:ff9b::cb00:7109]:53" \
+		-s "[$LB_IP6]:4244" -d "[$RS_IP6]:5000"
+	in_ns uoa-lb "$LB" -m bd-dstopt -c "[64:ff9b:0:1::c633:642d]:2045" -o "[64:ff9b::cb00:7109]:53" \
+		-s "[$LB_IP6]:4245" -d "[$RS_IP6]:5000"
+	expect_stat "Saved" uoa-rs 6 2
+	expect_eq "translated" "$(in_ns uoa-rs "$LOOKUP" -6 -L 2049 "$LB_IP6" 4244 '*' 5000)" \
+		"198.51.100.44 2044 dest 203.0.113.9 53 len 40"
+	expect_eq "outside the prefix" "$(in_ns uoa-rs "$LOOKUP" -6 -L 2049 "$LB_IP6" 4245 '*' 5000)" \
+		"64:ff9b:0:1::c633:642d 2045 dest 64:ff9b::cb00:7109 53 len 40"
+	# DPVS's layout is not translated.
+	expect_eq "DPVS layout" "$(in_ns uoa-rs "$LOOKUP" -6 "$LB_IP6" 4244 '*' 5000)" "64:ff9b::c633:642c 2044"
 }
 
 # A malformed variant of each vendor format is counted and stores nothing.
