@@ -26,6 +26,8 @@ MODULE_PARM_DESC(uoa_trusted,
  * (Config, uoa_rs.rs): the 96-bit prefix whose IPv6 clients lookups 2049
  * and 2050 answer as IPv4 when v6_to_v4_enable=1.
  */
+const char *uoa_v6_to_v4_prefix_str(void);
+
 static char *v6_to_v4_prefix_str = "64:ff9b::";
 module_param(v6_to_v4_prefix_str, charp, 0444);
 MODULE_PARM_DESC(v6_to_v4_prefix_str,

@@ -31,8 +31,29 @@ mod params {
                 map_tab_bits: 12,
                 hook_forward: false,
                 map_max: 1 << 20,
+                nat64: None,
             })
         );
+    }
+
+    #[test]
+    fn nat64_prefix_is_checked_when_enabled() {
+        let nat64 = |enable, prefix| {
+            Config::new(RawParams {
+                v6_to_v4_enable: enable,
+                v6_to_v4_prefix: prefix,
+                ..DEFAULT_PARAMS
+            })
+            .map(|c| c.nat64)
+        };
+        assert_eq!(
+            nat64(1, "64:ff9b::"),
+            Ok(Some([0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0]))
+        );
+        assert_eq!(nat64(0, "not an address"), Ok(None));
+        assert_eq!(nat64(1, "64:ff9b"), Err(ParamError::V6ToV4Prefix));
+        assert_eq!(nat64(1, "192.0.2.1"), Err(ParamError::V6ToV4Prefix));
+        assert_eq!(nat64(2, "64:ff9b::"), Err(ParamError::V6ToV4Enable(2)));
     }
 
     #[test]
