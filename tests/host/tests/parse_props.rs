@@ -178,6 +178,46 @@ proptest! {
         }
     }
 
+    /// ByteDance's lookup layouts: an answer decodes as the flow it names
+    /// (client as source, destination as destination), in both families
+    /// and both layouts, and 2050 carries the VNI; the legacy layout keeps
+    /// its input and holds an IPv4 client.
+    #[test]
+    fn lookup_layouts_round_trip(
+        c in any::<[u8; 16]>(), d in any::<[u8; 16]>(), cp in any::<u16>(), dp in any::<u16>(),
+        v6 in any::<bool>(), vni in any::<u32>(), input in any::<[u8; 18]>(),
+    ) {
+        let addr = |a: [u8; 16], port| if v6 {
+            RealAddr::V6 { addr: a, port }
+        } else {
+            RealAddr::V4 { addr: [a[0], a[1], a[2], a[3]], port }
+        };
+        let (real, dest) = (addr(c, cp), addr(d, dp));
+        for layout in [BdLookup::V1, BdLookup::V2] {
+            let out = layout.encode(&real, &UoaExtra::Destination(dest), None);
+            prop_assert!(out[layout.len()..].iter().all(|&b| b == 0));
+            let want = match (real, dest) {
+                (RealAddr::V4 { addr: saddr, .. }, RealAddr::V4 { addr: daddr, .. }) =>
+                    LookupQuery::V4 { saddr, daddr, sport: cp, dport: dp },
+                (RealAddr::V6 { addr: saddr, .. }, RealAddr::V6 { addr: daddr, .. }) =>
+                    LookupQuery::V6 { saddr, daddr, sport: cp, dport: dp },
+                _ => unreachable!(),
+            };
+            prop_assert_eq!(layout.decode(&out), Some(want));
+        }
+        let out = BdLookup::V2.encode(&real, &UoaExtra::Vni(vni), None);
+        prop_assert_eq!(&out[4..8], &vni.to_ne_bytes());
+        match encode_legacy(&input, &real) {
+            Some(out) => {
+                prop_assert!(!v6);
+                prop_assert_eq!(&out[..12], &input[..12]);
+                prop_assert_eq!(&out[12..16], &c[..4]);
+                prop_assert_eq!(u16::from_be_bytes([out[16], out[17]]), cp);
+            }
+            None => prop_assert!(v6),
+        }
+    }
+
     #[test]
     fn uoa_options_round_trip(port in any::<u16>(), addr in any::<[u8; 4]>(), pad in 0usize..4) {
         let mut area = vec![1u8; pad];
