@@ -195,9 +195,9 @@ rc=$?
 result "Rust symbols unlike the kernel's are refused, no module made" $? "$out"
 in_root 'rm -rf /tmp/h /tmp/uoa'
 
-# The samples the end-to-end suite runs, built in the root.
-out=$(in_root "make -s -C $src/samples" 2>&1)
-result "samples built with Debian's gcc" $? "$out"
+# The samples and test programs the end-to-end suite runs, built in the root.
+out=$(in_root "make -s -C $src/samples && make -s -C $src/tests/e2e" 2>&1)
+result "samples and test programs built with Debian's gcc" $? "$out"
 
 # --- 3. Debian's kernel, booted ---
 
