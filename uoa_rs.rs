@@ -26,6 +26,7 @@ use kernel::{
 
 mod uoa_bindings;
 mod uoa_datapath;
+mod uoa_mappings;
 mod uoa_netfilter;
 mod uoa_parse;
 mod uoa_pernet;
@@ -52,6 +53,7 @@ mod uoa_bench;
 
 use uoa_bindings as b;
 use uoa_datapath::UoaNet;
+use uoa_mappings::MappingsFile;
 use uoa_netfilter::{
     HookPoint, HookRegistration, Ipv6Defrag, RetiredHooks, SockRef, SockoptGet, SockoptRegistration,
 };
@@ -384,6 +386,7 @@ pub(crate) struct NetState {
     _stats_file: ProcEntry<StatsFile>,
     _percpu_file: ProcEntry<PercpuStatsFile>,
     _extra_file: ProcEntry<ExtraStatsFile>,
+    _mappings_file: MappingsFile,
     uoa: Arc<UoaNet>,
 }
 
@@ -432,6 +435,8 @@ impl NetState {
                 Arc::new(ExtraStatsFile(uoa.clone()), GFP_KERNEL)?,
             )
         }?;
+        // SAFETY: as above.
+        let mappings_file = unsafe { MappingsFile::new(proc_net, uoa.clone()) }?;
         // SAFETY: `net` outlives this state (caller).
         let defrag = unsafe { Ipv6Defrag::new(net) }?;
         let mut state = KBox::new(
@@ -441,6 +446,7 @@ impl NetState {
                 _stats_file: stats_file,
                 _percpu_file: percpu_file,
                 _extra_file: extra_file,
+                _mappings_file: mappings_file,
                 uoa,
             },
             GFP_KERNEL,

@@ -605,6 +605,139 @@ impl<A: Addr, V: Value> Table<A, V> {
     }
 }
 
+/// One mapping as the mapping view prints it: a copy, taken inside the
+/// walk's RCU section, so that it outlives the section.
+#[derive(Clone, Copy)]
+pub(crate) struct MappingCopy<A: Addr, V: Value> {
+    pub(crate) key: FlowKey<A>,
+    pub(crate) value: V,
+    pub(crate) expires: Jiffies,
+}
+
+/// A walk over a table that pauses between batches, leaving the RCU
+/// read-side section, and resumes where it stopped: the mapping view reads
+/// a table this way, one `read()` at a time, so no lock or RCU section
+/// lasts across the whole table. A resize in between restarts the walk
+/// (`rhashtable_walk_next` answers `-EAGAIN`): some mappings may then be
+/// seen twice.
+///
+/// # Invariants
+///
+/// When `entered`, `iter` is entered on the rhashtable of a table that
+/// outlives the walk, and does not move; `started` only when `entered`,
+/// and then the walk holds the RCU read lock.
+pub(crate) struct Walk<A: Addr, V: Value> {
+    iter: b::rhashtable_iter,
+    entered: bool,
+    started: bool,
+    _family: core::marker::PhantomData<(A, V)>,
+}
+
+impl<A: Addr, V: Value> Walk<A, V> {
+    /// A walk not yet entered on any table.
+    pub(crate) fn idle() -> Self {
+        Self {
+            // SAFETY: an all-zero `rhashtable_iter` is a valid idle value;
+            // `rhashtable_walk_enter` initialises it.
+            iter: unsafe { core::mem::zeroed() },
+            entered: false,
+            started: false,
+            _family: core::marker::PhantomData,
+        }
+    }
+
+    /// Enters the walk on `table` (leaving the table walked before).
+    ///
+    /// # Safety
+    ///
+    /// `self` does not move until `exit` (or `enter` again) and `table`
+    /// outlives that.
+    pub(crate) unsafe fn enter(&mut self, table: &Table<A, V>) {
+        self.exit();
+        // SAFETY: `table` is initialised and outlives the walk, which does
+        // not move (caller); `iter` is not entered (just exited).
+        unsafe { b::rhashtable_walk_enter(table.ht.get(), &raw mut self.iter) };
+        // INVARIANT: entered on `table`, not started.
+        self.entered = true;
+    }
+
+    /// Takes the RCU read lock and resumes. Process context.
+    pub(crate) fn start(&mut self) {
+        if self.entered && !self.started {
+            // SAFETY: entered (invariant); a resize since the stop (-EAGAIN)
+            // only means mappings may be seen twice.
+            unsafe { b::rhashtable_walk_start_check(&raw mut self.iter) };
+            self.started = true;
+        }
+    }
+
+    /// The next mapping of the table, copied; `None` at its end, or when
+    /// the walk is not started.
+    pub(crate) fn next(&mut self) -> Option<MappingCopy<A, V>> {
+        if !self.started {
+            return None;
+        }
+        loop {
+            // SAFETY: started (invariant).
+            let obj = unsafe { b::rhashtable_walk_next(&raw mut self.iter) };
+            if obj.is_null() {
+                return None;
+            }
+            if is_err(obj) {
+                continue;
+            }
+            // SAFETY: the table's objects are live `Entry<A, V>` while the
+            // walk holds the RCU read lock.
+            let entry = unsafe { &*obj.cast::<Entry<A, V>>() };
+            return Some(MappingCopy {
+                key: entry.key,
+                value: entry.value,
+                expires: entry.expires.load(Relaxed),
+            });
+        }
+    }
+
+    /// Drops the RCU read lock, keeping the walk's place.
+    pub(crate) fn stop(&mut self) {
+        if self.started {
+            // SAFETY: started (invariant).
+            unsafe { b::rhashtable_walk_stop(&raw mut self.iter) };
+            self.started = false;
+        }
+    }
+
+    /// Leaves the table; the walk is idle again.
+    pub(crate) fn exit(&mut self) {
+        self.stop();
+        if self.entered {
+            // SAFETY: entered and stopped (invariant).
+            unsafe { b::rhashtable_walk_exit(&raw mut self.iter) };
+            self.entered = false;
+        }
+    }
+}
+
+impl<A: Addr, V: Value> Drop for Walk<A, V> {
+    fn drop(&mut self) {
+        self.exit();
+    }
+}
+
+impl<A: Addr, V: Value> Table<A, V> {
+    /// The value of `query`'s mapping and its expiry, live or expired,
+    /// without refreshing it (the mapping view).
+    pub(crate) fn peek_in(
+        &self,
+        _rcu: &RcuSection<'_>,
+        query: &FlowKey<A>,
+    ) -> Option<(V, Jiffies)> {
+        // SAFETY: in the caller's RCU read-side section, while `entry` is
+        // used.
+        let entry = unsafe { &*self.find(query)? };
+        Some((entry.value, entry.expires.load(Relaxed)))
+    }
+}
+
 /// `rhashtable_free_and_destroy` callback: frees one entry at once.
 ///
 /// # Safety

@@ -89,7 +89,7 @@ done | awk '!($1 in m) || $2 < m[$1] { m[$1] = $2 } END { for (k in m) print k, 
 # at_size SIZE: lookups, new flows (one opp packet each) and kernel memory
 # per mapping, with the module's table filled by SIZE real packets.
 at_size() {
-	local size=$1 slab0 slab1 got best= n r
+	local size=$1 slab0 slab1 got best= n r t0 t1 lines
 	make_pair uoa-lb uoa-rs
 	in_ns uoa-rs sysctl -qw net.ipv4.icmp_msgs_per_sec=0
 	slab0=$(awk '/^Slab:/ {print $2}' /proc/meminfo)
@@ -101,6 +101,12 @@ at_size() {
 	echo "uoa.size_$size.bytes_per_mapping $(( $(extra uoa-rs table_bytes_ipv4) / got ))"
 	echo "uoa.size_$size.slab_bytes_per_mapping $(( (slab1 - slab0) * 1024 / got ))"
 	echo "uoa.size_$size.lookup $(per_lookup 10.1.0.1 500 '*' 6000)"
+	# The mapping view, read whole as an operator would (guest ns).
+	t0=$(date +%s%N)
+	lines=$(in_ns uoa-rs cat /proc/net/uoa_mappings | wc -l)
+	t1=$(date +%s%N)
+	echo "uoa.size_$size.dump_ns $((t1 - t0))"
+	echo "uoa.size_$size.dump_lines $((lines - 1))"
 	# New flows: a fresh source range for each of the runs.
 	for r in 1 2 3; do
 		n=$(in_ns uoa-lb "$LB" -P -m opp -c 192.0.2.4:4000 -s "10.20$r.0.1:1" -d "$RS_IP:6000" -I -n "$NEW" |

@@ -239,7 +239,8 @@ mod parse {
 mod table {
     use crate::{
         uoa_parse::RealAddr,
-        uoa_table::{entry_slab_size, Budget, FlowKey, Stored, Table, FAIL_NEXT_ALLOC},
+        uoa_rcu::RcuSection,
+        uoa_table::{entry_slab_size, Budget, FlowKey, Stored, Table, Walk, FAIL_NEXT_ALLOC},
     };
     use kernel::{
         prelude::*,
@@ -393,6 +394,55 @@ mod table {
         assert_eq!(t.len(), 25);
         assert_eq!(t.lookup(&key(1, RS), 300, 400), Some(CLIENT));
         assert_eq!(t.lookup(&key(2, RS), 300, 400), None);
+        Ok(())
+    }
+
+    #[test]
+    fn paused_walk_sees_every_mapping_once() -> Result {
+        // The mapping view's walk, paused (RCU section left) every 7
+        // mappings and resumed: each of 500 mappings seen exactly once.
+        // (1,024 buckets: no resize, which would restart the walk.)
+        const N: u16 = 500;
+        let t = KBox::pin_init(Table::<[u8; 4]>::new(10, unlimited()?), GFP_KERNEL)?;
+        for port in 0..N {
+            t.insert(key(port, RS), CLIENT, 100, 200 + usize::from(port))?;
+        }
+        let mut seen = KVec::from_elem(0u8, usize::from(N), GFP_KERNEL)?;
+        let mut walk = KBox::new(Walk::<[u8; 4], RealAddr>::idle(), GFP_KERNEL)?;
+        // SAFETY: the walk is boxed (it does not move) and exits when
+        // dropped, before `t`, declared first.
+        unsafe { walk.enter(&t) };
+        let mut total = 0;
+        loop {
+            walk.start();
+            let batch: KVec<_> = {
+                let mut b = KVec::new();
+                for _ in 0..7 {
+                    match walk.next() {
+                        Some(m) => b.push(m, GFP_KERNEL)?,
+                        None => break,
+                    }
+                }
+                b
+            };
+            walk.stop();
+            for m in batch.iter() {
+                assert_eq!(m.value, CLIENT);
+                assert_eq!(m.expires, 200 + usize::from(m.key.sport));
+                seen[usize::from(m.key.sport)] += 1;
+                total += 1;
+            }
+            if batch.len() < 7 {
+                break;
+            }
+        }
+        assert_eq!(total, usize::from(N));
+        assert!(seen.iter().all(|&n| n == 1));
+        // A table's value, read without moving its expiry.
+        let guard = kernel::sync::rcu::read_lock();
+        let rcu = RcuSection::of(&guard);
+        assert_eq!(t.peek_in(&rcu, &key(3, RS)), Some((CLIENT, 203)));
+        assert_eq!(t.peek_in(&rcu, &key(N, RS)), None);
         Ok(())
     }
 

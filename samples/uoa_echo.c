@@ -26,39 +26,6 @@
 
 #include "uoa.h"
 
-/* Asks the module for the real client of the flow peer -> local. */
-static int uoa_lookup(int fd, const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
-		      char *real, size_t realsz, unsigned *real_port)
-{
-	struct uoa_param_map map;
-	union inet_addr addr;
-	socklen_t len = sizeof(map);
-
-	memset(&map, 0, sizeof(map));
-	map.af = peer->ss_family;
-	if (peer->ss_family == AF_INET) {
-		const struct sockaddr_in *p = (const void *)peer, *l = (const void *)local;
-
-		memcpy(&map.saddr, &p->sin_addr, 4);
-		memcpy(&map.daddr, &l->sin_addr, 4);
-		map.sport = p->sin_port;
-		map.dport = l->sin_port;
-	} else {
-		const struct sockaddr_in6 *p = (const void *)peer, *l = (const void *)local;
-
-		memcpy(&map.saddr, &p->sin6_addr, 16);
-		memcpy(&map.daddr, &l->sin6_addr, 16);
-		map.sport = p->sin6_port;
-		map.dport = l->sin6_port;
-	}
-	if (getsockopt(fd, IPPROTO_IP, UOA_SO_GET_LOOKUP, &map, &len) < 0)
-		return -errno;
-	memcpy(&addr, &map.real_saddr, sizeof(addr));
-	inet_ntop(map.real_af, &addr, real, (socklen_t)realsz);
-	*real_port = ntohs(map.real_sport);
-	return 0;
-}
-
 static void print_addr(const struct sockaddr_storage *ss, char *out, size_t outsz, unsigned *port)
 {
 	if (ss->ss_family == AF_INET) {
@@ -77,7 +44,7 @@ static void print_addr(const struct sockaddr_storage *ss, char *out, size_t outs
 int main(int argc, char **argv)
 {
 	int family = AF_INET, count = -1, opt, fd, one = 1, off = 0;
-	struct sockaddr_storage local, peer;
+	struct sockaddr_storage local, peer, real;
 	socklen_t alen;
 	char buf[8192], peer_s[INET6_ADDRSTRLEN], real_s[INET6_ADDRSTRLEN];
 	unsigned peer_port, real_port = 0;
@@ -151,7 +118,10 @@ int main(int argc, char **argv)
 			}
 		}
 		print_addr(&peer, peer_s, sizeof(peer_s), &peer_port);
-		err = uoa_lookup(fd, &peer, &dst, real_s, sizeof(real_s), &real_port);
+		/* The flow peer -> dst, asked with include/uoa.h's helper. */
+		err = uoa_lookup(fd, (struct sockaddr *)&peer, (struct sockaddr *)&dst, &real);
+		if (!err)
+			print_addr(&real, real_s, sizeof(real_s), &real_port);
 		if (err)
 			printf("peer %s %u real - - len %zd payload %s\n", peer_s, peer_port, n, buf);
 		else

@@ -64,6 +64,10 @@ for n in sizes:
     derived[f"new flow (opp packet), {n:,} mappings"] = g(f"uoa.size_{n}.new_flow")
     derived[f"kernel memory per IPv4 mapping, {n:,} (entries and buckets)"] = g(f"uoa.size_{n}.bytes_per_mapping")
     derived[f"slab growth per IPv4 mapping, {n:,}"] = g(f"uoa.size_{n}.slab_bytes_per_mapping")
+    if g(f"uoa.size_{n}.dump_ns"):
+        derived[f"reading /proc/net/uoa_mappings whole, {n:,} mappings, ms"] = round(
+            g(f"uoa.size_{n}.dump_ns") / 1e6, 1)
+        derived[f"mapping view lines, {n:,} mappings"] = g(f"uoa.size_{n}.dump_lines")
 if 1000 in sizes and 1000000 in sizes:
     derived["lookup at 1,000,000 mappings, ratio to 1,000"] = round(
         g("uoa.size_1000000.lookup") / g("uoa.size_1000.lookup"), 3)

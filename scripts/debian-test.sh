@@ -18,7 +18,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$UOA_ROOT"
 
-ROOT_RECIPE=2 # bump when make_root changes
+ROOT_RECIPE=3 # bump when make_root changes
 results="$UOA_ROOT/build/test-results/debian"
 mkdir -p "$results"
 passed=0 failed=0 n=0 release=
@@ -101,7 +101,7 @@ make_root() {
 	[ -n "$release" ] || { umount_proc; die "no 7.3 kernel in trixie-backports"; }
 	step "debian: the server's kernel, $release, and the test tools"
 	in_root "apt-get install -qq --no-install-recommends linux-binary-$release \
-		linux-modules-$release iproute2 kmod procps nftables" >>"$results/apt.log" 2>&1 ||
+		linux-modules-$release iproute2 kmod procps nftables python3-minimal" >>"$results/apt.log" 2>&1 ||
 		{ umount_proc; tail -n 20 "$results/apt.log"; die "installing the kernel failed"; }
 	step "debian: the README's packages"
 	in_root "$(readme_block packages)" >>"$results/apt.log" 2>&1 ||
@@ -198,6 +198,12 @@ in_root 'rm -rf /tmp/h /tmp/uoa'
 # The samples and test programs the end-to-end suite runs, built in the root.
 out=$(in_root "make -s -C $src/samples && make -s -C $src/tests/e2e" 2>&1)
 result "samples and test programs built with Debian's gcc" $? "$out"
+# The client library's example and uoactl, as built on the host (Debian 13's
+# C library runs them).
+mkdir -p "$root$src/userspace/target/release/examples"
+cp userspace/target/release/uoactl "$root$src/userspace/target/release/" &&
+	cp userspace/target/release/examples/uoa_echo "$root$src/userspace/target/release/examples/"
+result "uoactl and the Rust client's example copied into the root" $?
 
 # --- 3. Debian's kernel, booted ---
 

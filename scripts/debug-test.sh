@@ -39,7 +39,8 @@ tally() {
 
 step "debug: uoa.ko and the KUnit build against $kdir, the test programs"
 { make KDIR="$kdir" BUILD="$build" && make KDIR="$kdir" BUILD="$build" KUNIT=1 &&
-	make -C samples && make -C tests/e2e; } \
+	make -C samples && make -C tests/e2e &&
+	(cd userspace && cargo build --release --bins --examples); } \
 	>"$results/build.log" 2>&1 || { tail -n 30 "$results/build.log"; die "debug build failed"; }
 
 step "debug: KUnit in the guest"

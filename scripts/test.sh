@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every uoa-rs test, setting everything up first:
-#   1. host: cargo test of the pure parser (unit and property tests), then
-#      60 s of coverage-guided fuzzing of it (scripts/fuzz.sh, libFuzzer);
+#   1. host: cargo test of the pure parser (unit and property tests), of
+#      the Rust client library and uoactl (userspace/, with clippy and
+#      rustfmt) and the Python client's unit tests; then 60 s of
+#      coverage-guided fuzzing of the parser (scripts/fuzz.sh, libFuzzer);
 #   2. build: uoa.ko, the KUnit and benchmark builds with clippy, the samples and test programs; any
 #      compiler or clippy warning fails it; rustfmt --check (kernel config);
 #      then the C header's layout, checked by tests/abi (C, and from C++);
@@ -55,6 +57,19 @@ rc=${PIPESTATUS[0]}
 count host \
 	"$(awk '/^test result/ {s += $4} END {print s + 0}' "$results/host.log")" \
 	"$(awk '/^test result/ {s += $6} END {print s + 0}' "$results/host.log")" "$rc"
+
+step "userspace: the Rust client library and uoactl (cargo test, clippy, rustfmt), the Python client"
+{
+	(cd userspace && cargo test --release && cargo clippy --release --all-targets -- -D warnings &&
+		cargo fmt --check && cargo build --release --bins --examples) &&
+		(cd userspace/python && python3 -m unittest -v)
+} >"$results/userspace.log" 2>&1
+rc=$?
+grep -E '^test result|FAILED|panicked|^Ran |^OK|^FAILED|^error' "$results/userspace.log"
+[ $rc -eq 0 ] || tail -n 30 "$results/userspace.log"
+count userspace \
+	"$(awk '/^test result/ {s += $4} /^Ran [0-9]+ test/ {s += $2} END {print s + 0}' "$results/userspace.log")" \
+	"$(awk '/^test result/ {s += $6} /^FAILED \(/ {n = $0; gsub(/[^0-9]/, " ", n); split(n, a, " "); for (i in a) s += a[i]} END {print s + 0}' "$results/userspace.log")" "$rc"
 
 step "fuzz: the parser under libFuzzer, a bounded run (scripts/fuzz.sh 60)"
 bash scripts/fuzz.sh 60 >"$results/fuzz.log" 2>&1

@@ -5,8 +5,10 @@
  * 58-byte struct DPVS applications are compiled with. (The header also
  * asserts it at compile time.) Prints "N passed, N failed".
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "uoa.h"
 
@@ -42,6 +44,28 @@ int main(void)
 		struct opphdr h = { 0 };
 		h.version = 2;
 		CHECK(((unsigned char *)&h)[0], 0x20);
+	}
+	{
+		/* uoa_lookup() refuses what it cannot ask before asking. */
+		struct sockaddr_in peer = { 0 };
+		struct sockaddr_in6 local6 = { 0 };
+		struct sockaddr_storage real;
+		struct sockaddr other = { 0 };
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+		peer.sin_family = AF_INET;
+		local6.sin6_family = AF_INET6;
+		other.sa_family = AF_UNIX;
+		errno = 0;
+		CHECK(uoa_lookup(fd, (struct sockaddr *)&peer, (struct sockaddr *)&local6, &real), -1);
+		CHECK(errno, EINVAL);
+		errno = 0;
+		CHECK(uoa_lookup(fd, &other, &other, &real), -1);
+		CHECK(errno, EAFNOSUPPORT);
+		errno = 0;
+		CHECK(uoa_lookup(-1, (struct sockaddr *)&peer, NULL, &real), -1);
+		CHECK(errno, EBADF);
+		close(fd);
 	}
 	printf("abi: %d passed, %d failed\n", passed, failed);
 	return failed != 0;

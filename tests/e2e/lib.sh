@@ -161,19 +161,31 @@ LB=$ROOT/samples/uoa_lb
 ECHO=$ROOT/samples/uoa_echo
 STORM=$ROOT/tests/e2e/uoa_storm
 
+# The client libraries' examples (userspace/) and the operator's tool.
+RUST_ECHO=$ROOT/userspace/target/release/examples/uoa_echo
+PY_ECHO=$ROOT/userspace/python/uoa_echo.py
+UOACTL=$ROOT/userspace/target/release/uoactl
+
+# start_server NS OUT PORT COMMAND...: runs COMMAND in NS, output to OUT,
+# and waits until it listens on UDP PORT.
+start_server() {
+	local ns=$1 out=$2 port=$3 hex i
+	shift 3
+	in_ns "$ns" "$@" >"$out" 2>&1 &
+	hex=$(printf ':%04X ' "$port")
+	for i in $(seq 100); do
+		in_ns "$ns" cat /proc/net/udp /proc/net/udp6 2>/dev/null | grep -q "$hex" && return 0
+		sleep 0.05
+	done
+	fail "server on port $port did not start: $(cat "$out")"
+}
+
 # start_echo NS OUT [-6] PORT: an echo server that prints each datagram's
 # real client to OUT; waits until it listens.
 start_echo() {
 	local ns=$1 out=$2
 	shift 2
-	local port=${*: -1} hex i
-	in_ns "$ns" "$ECHO" "$@" >"$out" 2>&1 &
-	hex=$(printf ':%04X ' "$port")
-	for i in $(seq 50); do
-		in_ns "$ns" cat /proc/net/udp /proc/net/udp6 2>/dev/null | grep -q "$hex" && return 0
-		sleep 0.05
-	done
-	fail "echo server on port $port did not start"
+	start_server "$ns" "$out" "${*: -1}" "$ECHO" "$@"
 }
 
 # expect_line WHAT FILE PATTERN: waits up to 3 s for a line matching PATTERN.

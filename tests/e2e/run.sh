@@ -843,14 +843,187 @@ test_proc_files_open_across_rmmod() {
 	# One read before: a file part read keeps its seq_file state.
 	head -c 10 <&4 >/dev/null
 	in_ns uoa-rs sleep 3 </proc/net/uoa_stats_percpu &
+	# The mapping view of uoa-rs, part read: its walk of the table is
+	# paused in the middle when the module goes.
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.88:8888 -s "$LB_IP:1" -d "$RS_IP:5000" -I -n 300
+	expect_eq "mappings" "$(extra uoa-rs mappings_ipv4)" 300
+	in_ns uoa-rs sleep 30 &
+	local holder=$!
+	exec 5</proc/$holder/net/uoa_mappings
+	dd bs=1000 count=1 <&5 2>/dev/null | grep -q '^source destination' || fail "no view"
 	rmmod_retry "with /proc files open"
 	local out
 	out=$(cat <&3 2>&1) && fail "read after rmmod succeeded: $out"
 	out=$(cat <&4 2>&1) && fail "second read after rmmod succeeded: $out"
-	exec 3<&- 4<&-
+	out=$(cat <&5 2>&1) && fail "read of the mapping view after rmmod succeeded: $out"
+	exec 3<&- 4<&- 5<&-
+	kill "$holder"
 	wait
-	info "3 files open across rmmod; reads after it failed: $out"
+	info "4 files open across rmmod, one of them in the middle of the mappings; reads after it failed: $out"
 	expect_eq "kernel log" "$(kernel_trouble)" ""
+}
+
+# /proc/net/uoa_mappings lists each live mapping of its namespace, with
+# what it carries besides the client, to root only.
+test_mappings_view() {
+	make_pair uoa-lb uoa-rs
+	load_uoa uoa_map_timeout=100
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.41:4141 -s "$LB_IP:4301" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m bd-ipo -c 192.0.2.42:4242 -o 198.51.100.42:80 -s "$LB_IP:4302" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m bd-vni -N 4096 -c 192.0.2.43:4343 -s "$LB_IP:4303" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m opp -c "[2001:db8::44]:4444" -s "[$LB_IP6]:4304" -d "[$RS_IP6]:5000"
+	expect_stat "saved" uoa-rs 6 4
+	local view line
+	view=$(in_ns uoa-rs cat /proc/net/uoa_mappings)
+	expect_eq header "$(head -n 1 <<<"$view")" "source destination real_client seconds_left extra"
+	expect_eq "mappings listed" "$(($(wc -l <<<"$view") - 1))" 4
+	for line in \
+		'10\.0\.1\.1:4301 10\.0\.1\.2:5000 192\.0\.2\.41:4141 (99|100) -' \
+		'10\.0\.1\.1:4302 10\.0\.1\.2:5000 192\.0\.2\.42:4242 (99|100) dest=198\.51\.100\.42:80' \
+		'10\.0\.1\.1:4303 10\.0\.1\.2:5000 192\.0\.2\.43:4343 (99|100) vni=4096' \
+		'\[fd00:1::1\]:4304 \[fd00:1::2\]:5000 \[2001:db8::44\]:4444 (99|100) -'; do
+		grep -qE "^$line\$" <<<"$view" || fail "no line '$line' in: $view"
+	done
+	expect_eq "mode" "$(in_ns uoa-rs stat -c %a /proc/net/uoa_mappings)" 400
+	local out
+	out=$(in_ns uoa-rs setpriv --reuid=65534 --regid=65534 --clear-groups \
+		cat /proc/net/uoa_mappings 2>&1) && fail "an unprivileged user read the mappings: $out"
+	# The initial namespace has none of uoa-rs's.
+	expect_eq "initial namespace" "$(cat /proc/net/uoa_mappings)" \
+		"source destination real_client seconds_left extra"
+	# A lookup refreshes; an expired mapping is not listed.
+	rmmod uoa
+	load_uoa uoa_map_timeout=1
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.45:4545 -s "$LB_IP:4305" -d "$RS_IP:5000"
+	expect_stat "saved" uoa-rs 6 1
+	expect_eq "listed while live" "$(($(in_ns uoa-rs cat /proc/net/uoa_mappings | wc -l) - 1))" 1
+	sleep 2.2
+	expect_eq "listed once expired" "$(($(in_ns uoa-rs cat /proc/net/uoa_mappings | wc -l) - 1))" 0
+}
+
+# A view far larger than one read, read in small pieces, each resuming
+# the walk where the last stopped: every mapping listed once, while UOA
+# packets keep arriving and lookups keep answering.
+test_mappings_view_large() {
+	local n=20000 out
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.46:4646 -s "10.1.0.1:1" -d "$RS_IP:5000" -I -n "$n"
+	expect_eq "mappings" "$(extra uoa-rs mappings_ipv4)" "$n"
+	# Packets and lookups of another flow during the reads.
+	(
+		for i in $(seq 20); do
+			in_ns uoa-lb "$LB" -m opp -c 192.0.2.47:4747 -s "$LB_IP:4400" -d "$RS_IP:5000" -n 10
+			in_ns uoa-rs "$LOOKUP" "$LB_IP" 4400 '*' 5000 >/dev/null
+		done
+	) &
+	local traffic=$!
+	out=$(in_ns uoa-rs dd if=/proc/net/uoa_mappings bs=100 2>/dev/null)
+	wait "$traffic" || fail "a lookup during the reads failed"
+	local bulk unique
+	bulk=$(grep -c ' 192\.0\.2\.46:4646 ' <<<"$out")
+	unique=$(grep ' 192\.0\.2\.46:4646 ' <<<"$out" | awk '{print $1}' | sort -u | wc -l)
+	expect_eq "flows listed, read 100 bytes at a time" "$bulk" "$n"
+	expect_eq "flows listed once" "$unique" "$n"
+	expect_eq "packets during the reads" "$(stat uoa-rs 4)" "$((n + 200))"
+	info "mapping view: $n mappings read in $(( $(wc -c <<<"$out") / 100 + 1 )) reads of 100 bytes"
+}
+
+# A client library's example (userspace/: uoa_echo, one line "PEER REAL"
+# per datagram) names the real client on an IPv4 socket and on a
+# dual-stack IPv6 one, for IPv4-option, opp, NAT64 and IPv6 flows, and
+# "none" for a datagram without UOA.
+# check_client_library NAME COMMAND...: COMMAND takes [-6] PORT COUNT.
+check_client_library() {
+	local name=$1
+	shift
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	start_server uoa-rs "/tmp/$name-4.out" 5000 "$@" 5000 4
+	in_ns uoa-lb "$LB" -m ipo -c 198.51.100.21:2101 -s "$LB_IP:4101" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m opp -c 198.51.100.22:2102 -s "$LB_IP:4102" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m opp -c "[2001:db8::23]:2103" -s "$LB_IP:4103" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m none -c 198.51.100.24:2104 -s "$LB_IP:4104" -d "$RS_IP:5000"
+	expect_line "$name, IPv4 option" "/tmp/$name-4.out" '^10\.0\.1\.1:4101 198\.51\.100\.21:2101$'
+	expect_line "$name, opp" "/tmp/$name-4.out" '^10\.0\.1\.1:4102 198\.51\.100\.22:2102$'
+	expect_line "$name, NAT64" "/tmp/$name-4.out" '^10\.0\.1\.1:4103 \[2001:db8::23\]:2103$'
+	expect_line "$name, no UOA" "/tmp/$name-4.out" '^10\.0\.1\.1:4104 none$'
+	start_server uoa-rs "/tmp/$name-6.out" 5001 "$@" -6 5001 2
+	in_ns uoa-lb "$LB" -m opp -c 198.51.100.25:2105 -s "$LB_IP:4105" -d "$RS_IP:5001"
+	in_ns uoa-lb "$LB" -m opp -c "[2001:db8::26]:2106" -s "[$LB_IP6]:4106" -d "[$RS_IP6]:5001"
+	expect_line "$name, dual-stack, IPv4 flow" "/tmp/$name-6.out" \
+		'^\[::ffff:10\.0\.1\.1\]:4105 198\.51\.100\.25:2105$'
+	expect_line "$name, dual-stack, IPv6 flow" "/tmp/$name-6.out" \
+		'^\[fd00:1::1\]:4106 \[2001:db8::26\]:2106$'
+	wait
+	expect_eq "$name: lookups answered" "$(stat uoa-rs 1)" 5
+	expect_eq "$name: lookups missed" "$(stat uoa-rs 2)" 1
+}
+
+test_client_library_rust() {
+	check_client_library rust "$RUST_ECHO"
+}
+
+test_client_library_python() {
+	check_client_library python python3 "$PY_ECHO"
+}
+
+# uoactl: counters as /proc has them, rates, Prometheus, mappings and
+# lookups in another namespace, and its errors.
+test_uoactl() {
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	in_ns uoa-lb "$LB" -m opp -c 192.0.2.31:3101 -s "$LB_IP:4201" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m bd-ipo -c 192.0.2.32:3102 -o 198.51.100.9:80 -s "$LB_IP:4202" -d "$RS_IP:5000"
+	in_ns uoa-lb "$LB" -m opp -c "[2001:db8::33]:3103" -s "[$LB_IP6]:4203" -d "[$RS_IP6]:5000"
+	expect_stat "saved" uoa-rs 6 3
+	local out
+	out=$("$UOACTL" stats --netns uoa-rs)
+	expect_eq "stats: saved" "$(awk '$1 == "uoa_saved" {print $2}' <<<"$out")" 3
+	expect_eq "stats: IPv4 mappings" "$(awk '$1 == "mappings_ipv4" {print $2}' <<<"$out")" 2
+	expect_eq "stats: ByteDance" "$(awk '$1 == "format_bytedance_option" {print $2}' <<<"$out")" 1
+	expect_eq "stats: initial namespace" "$("$UOACTL" stats | awk '$1 == "uoa_saved" {print $2}')" 0
+	out=$("$UOACTL" stats --netns uoa-rs --prometheus)
+	grep -qx '# TYPE uoa_packets_total counter' <<<"$out" || fail "prometheus: no TYPE line: $out"
+	grep -qx 'uoa_mappings_saved_total{netns="uoa-rs"} 3' <<<"$out" || fail "prometheus: saved: $out"
+	grep -qx 'uoa_mappings{netns="uoa-rs",family="ipv6"} 1' <<<"$out" || fail "prometheus: mappings: $out"
+	# Every sample's family has HELP and TYPE before it.
+	awk '/^# HELP/ {h[$3] = 1} /^# TYPE/ {t[$3] = 1}
+		!/^#/ {n = $1; sub(/\{.*/, "", n); if (!h[n] || !t[n]) {print "bad: " $0; exit 1}}' <<<"$out" ||
+		fail "prometheus: a sample without HELP or TYPE"
+	# Rates: 40 packets within the first of two one-second intervals.
+	in_ns uoa-rs bash -c "sleep 0.3; for i in \$(seq 40); do echo x > /dev/udp/127.0.0.1/9; done" &
+	out=$("$UOACTL" stats --netns uoa-rs --watch 1 --count 2)
+	wait
+	info "uoactl stats --watch: $(tr -s ' ' <<<"$out" | tr '\n' '|')"
+	awk 'NR > 1 {sum += $5} END {exit !(sum >= 36)}' <<<"$out" ||
+		fail "watch: no interval with the 40 datagrams' rate: $out"
+	out=$("$UOACTL" mappings --netns uoa-rs --client 192.0.2.32)
+	# As the file has it, but for the seconds left, which may have ticked.
+	expect_eq "mappings, one client" "$(sed 1d <<<"$out" | awk '{print $1, $2, $3, $5}')" \
+		"$(in_ns uoa-rs grep ' 192.0.2.32:3102 ' /proc/net/uoa_mappings | awk '{print $1, $2, $3, $5}')"
+	expect_eq "mappings --count" "$("$UOACTL" mappings --netns uoa-rs --count)" 3
+	expect_eq "mappings, IPv6 source" "$("$UOACTL" mappings --netns uoa-rs --count --source "[$LB_IP6]")" 1
+	expect_eq "lookup" "$("$UOACTL" lookup --netns uoa-rs "$LB_IP:4201" '*:5000')" "192.0.2.31:3101"
+	expect_eq "lookup IPv6" "$("$UOACTL" lookup --netns uoa-rs "[$LB_IP6]:4203" "[$RS_IP6]:5000")" \
+		"[2001:db8::33]:3103"
+	local rc=0
+	out=$("$UOACTL" lookup --netns uoa-rs "$LB_IP:4299" '*:5000' 2>&1) || rc=$?
+	expect_eq "lookup miss: exit" "$rc" 1
+	expect_eq "lookup miss" "$out" "no mapping for $LB_IP:4299 -> *:5000"
+	rc=0
+	out=$("$UOACTL" stats --netns uoa-nosuch 2>&1) || rc=$?
+	expect_eq "no such namespace: exit" "$rc" 2
+	expect_eq "no such namespace" "$out" "uoactl: no network namespace named uoa-nosuch (see ip netns list)"
+	rc=0
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$UOACTL" mappings 2>&1) || rc=$?
+	expect_eq "mappings as nobody: exit" "$rc" 2
+	expect_eq "mappings as nobody" "$out" "uoactl: reading mappings needs root"
+	rmmod uoa
+	rc=0
+	out=$("$UOACTL" stats 2>&1) || rc=$?
+	expect_eq "module not loaded: exit" "$rc" 2
+	expect_eq "module not loaded" "$out" "uoactl: the uoa module is not loaded (modprobe uoa)"
 }
 
 # --- runner ---
