@@ -132,11 +132,14 @@ impl UoaNet {
 
     /// Stores a mapping seen in a packet.
     #[inline(always)]
-    /// Returns whether it was stored.
+    /// Returns whether it was stored. A UOA that carries nothing besides
+    /// the client, and stores a new client for the flow, removes what
+    /// another format carried for it before (`extras`): a lookup must not
+    /// pair the new client with the old one's destination or VNI.
     fn record<A: Addr>(
         &self,
         rcu: &RcuSection<'_>,
-        table: &Table<A>,
+        (table, extras): (&Table<A>, &Table<A, UoaExtra>),
         key: FlowKey<A>,
         uoa: Uoa,
     ) -> bool {
@@ -153,6 +156,7 @@ impl UoaNet {
             Err(e) if e == ESTALE => {
                 self.stats.inc(Stat::InsertFailed);
                 self.stats.inc(Stat::StaleRemoved);
+                forget_extra(rcu, extras, &key);
             }
             Err(_) => self.stats.inc(Stat::InsertFailed),
             Ok(stored) => {
@@ -160,6 +164,9 @@ impl UoaNet {
                     // The budget, which `has_work` reads, counted it with
                     // a full barrier.
                     self.sweeper.kick();
+                }
+                if stored != Stored::Refreshed && uoa.extra == UoaExtra::None {
+                    forget_extra(rcu, extras, &key);
                 }
                 self.stats.inc(Stat::UoaSaved);
                 if self.debug {
@@ -181,7 +188,7 @@ impl UoaNet {
         key: FlowKey<A>,
         uoa: Uoa,
     ) {
-        if !self.record(rcu, table, key, uoa) || uoa.extra == UoaExtra::None {
+        if !self.record(rcu, (table, extras), key, uoa) || uoa.extra == UoaExtra::None {
             return;
         }
         let now = jiffies();
@@ -243,7 +250,13 @@ impl UoaNet {
             opp_len: OPP_CANONICAL_LEN,
         };
         let unwrapped_len = total_len - OPP_CANONICAL_LEN as u16;
-        self.finish_opp(skb, &self.v4, found, call, ipv4_as_udp(unwrapped_len))
+        self.finish_opp(
+            skb,
+            (&self.v4, &self.extra4),
+            found,
+            call,
+            ipv4_as_udp(unwrapped_len),
+        )
     }
 
     /// UDP over IPv4 whose 8 bytes of options are one UOA option with an
@@ -273,7 +286,7 @@ impl UoaNet {
         };
         self.record(
             call.rcu,
-            &self.v4,
+            (&self.v4, &self.extra4),
             key,
             Uoa::plain(real, UoaFormat::Ipv4Option),
         );
@@ -442,7 +455,13 @@ impl UoaNet {
             headers: ip.header_len,
             opp_len,
         };
-        self.finish_opp(skb, &self.v4, found, call, ipv4_as_udp(total_len))
+        self.finish_opp(
+            skb,
+            (&self.v4, &self.extra4),
+            found,
+            call,
+            ipv4_as_udp(total_len),
+        )
     }
 
     fn ipv6_opp(
@@ -482,7 +501,7 @@ impl UoaNet {
             headers: offset,
             opp_len,
         };
-        self.finish_opp(skb, &self.v6, found, call, |hdr| {
+        self.finish_opp(skb, (&self.v6, &self.extra6), found, call, |hdr| {
             hdr[nexthdr_offset] = IPPROTO_UDP;
             put_at(hdr, 4, payload_len.to_be_bytes());
         })
@@ -519,7 +538,7 @@ impl UoaNet {
     fn finish_opp<A: Addr>(
         &self,
         skb: &mut Skb,
-        table: &Table<A>,
+        tables: (&Table<A>, &Table<A, UoaExtra>),
         found: OppFound<A>,
         call: HookCall<'_>,
         edit: impl FnOnce(&mut [u8]),
@@ -532,7 +551,7 @@ impl UoaNet {
         } = found;
         match uoa {
             Some(uoa) => {
-                self.record(call.rcu, table, key, uoa);
+                self.record(call.rcu, tables, key, uoa);
             }
             None => self.stats.inc(Stat::UoaNone),
         }
@@ -656,6 +675,15 @@ fn ipv4_fragment(h: &[u8]) -> bool {
 
 /// `uoa_debug=1`: logs a stored mapping (rate-limited). Out of line, so the
 /// formatting's stack frame stays off the packet path.
+/// Removes what a flow's earlier UOA carried besides its client (a
+/// ByteDance destination or VNI), when the flow's client changes. Only on
+/// a new or changed mapping, and one load when no such UOA ever came.
+fn forget_extra<A: Addr>(rcu: &RcuSection<'_>, extras: &Table<A, UoaExtra>, key: &FlowKey<A>) {
+    if extras.len() != 0 {
+        extras.remove_in(rcu, key);
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn log_mapping<A: Addr>(key: &FlowKey<A>, real: RealAddr) {

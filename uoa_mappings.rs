@@ -15,11 +15,13 @@
 //! formats carry besides the client (original destination, VNI), or `-`.
 //!
 //! A large table is read a `read()` at a time: each call walks on from
-//! where the last one stopped ([`Walk`]), inside one RCU read-side section
-//! for that call only. No lock is held across the table, and packets and
-//! lookups go on meanwhile. The file is a view, not a snapshot: a mapping
-//! stored or expiring during a dump may or may not be listed, and one
-//! listed when the table resizes in between may be listed twice.
+//! where the last one stopped ([`Walk`]). The walk holds the RCU read lock
+//! for at most `BATCH` mappings at a time, then lets other tasks run, even
+//! within one `read()` (a seek walks from the start). No lock is held
+//! across the table, and packets and lookups go on meanwhile. The file is
+//! a view, not a snapshot: a mapping stored or expiring during a dump may
+//! or may not be listed, and one listed when the table resizes in between
+//! may be listed twice.
 
 use core::ptr;
 
@@ -36,11 +38,15 @@ use crate::{
     uoa_bindings as b,
     uoa_datapath::UoaNet,
     uoa_parse::{RealAddr, UoaExtra},
-    uoa_rcu::RcuSection,
     uoa_table::{expired, jiffies, Addr, FlowKey, Jiffies, MappingCopy, Table, Walk},
 };
 
 const NAME: &CStr = c_str!("uoa_mappings");
+/// Mappings a walk looks at (listed or expired) within one RCU read-side
+/// section.
+const BATCH: u32 = 256;
+/// `show`'s answer for a line not to print (`SEQ_SKIP`).
+const SEQ_SKIP: c_int = 1;
 const HEADER: &str = "source destination real_client seconds_left extra";
 
 /// `/proc/net/uoa_mappings` of one namespace; removed on drop.
@@ -136,7 +142,12 @@ struct Cursor {
     /// The seq_file position of `line`: 0 for the header, then one per
     /// mapping listed.
     pos: i64,
+    /// Mappings looked at since the walk last let other tasks run.
+    batch: u32,
 }
+
+// `__seq_open_private` gives kmalloc memory, aligned to 8 bytes at least.
+const _: () = assert!(core::mem::align_of::<Cursor>() <= 8);
 
 impl Cursor {
     fn uoa(&self) -> &UoaNet {
@@ -172,8 +183,9 @@ impl Cursor {
         let now = jiffies();
         self.pos += 1;
         if let Line::Header | Line::V4(..) = self.line {
-            if let Some(m) = next_live(&mut self.v4, now) {
-                self.line = Line::V4(m, extra_of(&self.uoa().extra4, &m.key, now));
+            if let Some(m) = next_live(&mut self.v4, &mut self.batch, now) {
+                let extra = extra_of(&self.v4, &self.uoa().extra4, &m.key, now);
+                self.line = Line::V4(m, extra);
                 return;
             }
             self.v4.exit();
@@ -181,8 +193,11 @@ impl Cursor {
             unsafe { self.v6.enter(&(*self.uoa).v6) };
             self.v6.start();
         }
-        self.line = match next_live(&mut self.v6, now) {
-            Some(m) => Line::V6(m, extra_of(&self.uoa().extra6, &m.key, now)),
+        self.line = match next_live(&mut self.v6, &mut self.batch, now) {
+            Some(m) => {
+                let extra = extra_of(&self.v6, &self.uoa().extra6, &m.key, now);
+                Line::V6(m, extra)
+            }
             None => {
                 self.v6.exit();
                 Line::End
@@ -191,21 +206,40 @@ impl Cursor {
     }
 }
 
-/// The next mapping of `walk` not expired at `now`.
+/// The next mapping of the started `walk` not expired at `now`. Every
+/// `BATCH` mappings (counted in `batch`) it leaves the RCU section and lets
+/// other tasks run: seq operations run in process context, under the
+/// seq_file's mutex only.
 fn next_live<A: Addr>(
     walk: &mut Walk<A, RealAddr>,
+    batch: &mut u32,
     now: Jiffies,
 ) -> Option<MappingCopy<A, RealAddr>> {
-    core::iter::from_fn(|| walk.next()).find(|m| !expired(m.expires, now))
+    loop {
+        *batch += 1;
+        if *batch >= BATCH {
+            *batch = 0;
+            walk.stop();
+            // SAFETY: process context, no spinlock or RCU section held.
+            unsafe { b::uoa_cond_resched() };
+            walk.start();
+        }
+        let m = walk.next()?;
+        if !expired(m.expires, now) {
+            return Some(m);
+        }
+    }
 }
 
-/// What `key`'s flow carries besides its client, if live at `now`. Called
-/// inside a walk, which holds the RCU read lock.
-fn extra_of<A: Addr>(table: &Table<A, UoaExtra>, key: &FlowKey<A>, now: Jiffies) -> UoaExtra {
-    // SAFETY: only called while a walk is started, which holds the RCU
-    // read lock for the duration of this call.
-    let rcu = unsafe { RcuSection::assume() };
-    match table.peek_in(&rcu, key) {
+/// What `key`'s flow carries besides its client, if live at `now`, looked
+/// up in the RCU section `walk` holds (none if it is not started).
+fn extra_of<A: Addr>(
+    walk: &Walk<A, RealAddr>,
+    table: &Table<A, UoaExtra>,
+    key: &FlowKey<A>,
+    now: Jiffies,
+) -> UoaExtra {
+    match walk.rcu().and_then(|rcu| table.peek_in(&rcu, key)) {
         Some((extra, expires)) if !expired(expires, now) => extra,
         _ => UoaExtra::None,
     }
@@ -255,6 +289,7 @@ unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file
             v6: Walk::idle(),
             line: Line::Header,
             pos: 0,
+            batch: 0,
         })
     };
     0
@@ -283,7 +318,8 @@ unsafe extern "C" fn start(m: *mut bindings::seq_file, pos: *mut i64) -> *mut c_
     // SAFETY: `pos` is valid (seq_file code).
     let pos = unsafe { *pos };
     // A read from the start takes a fresh walk; a read from where the last
-    // one stopped resumes it; anything else (a seek) walks there anew.
+    // one stopped resumes it. (A seek starts from 0 in the seq_file code,
+    // and `next` keeps `c.pos`; any other position is walked to anew.)
     if pos == 0 || pos != c.pos {
         c.rewind();
     }
@@ -329,6 +365,9 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int 
     let m = unsafe { SeqFile::from_raw(m) };
     let now = jiffies();
     match line {
+        // Expired since the walk found it (shown in a later read).
+        Line::V4(mapping, _) if expired(mapping.expires, now) => return SEQ_SKIP,
+        Line::V6(mapping, _) if expired(mapping.expires, now) => return SEQ_SKIP,
         Line::Header => seq_print!(m, "{}\n", HEADER),
         Line::V4(mapping, extra) => print_mapping(m, &mapping, extra, now, |addr, port| {
             RealAddr::V4 { addr, port }

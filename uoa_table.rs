@@ -457,15 +457,8 @@ impl<A: Addr, V: Value> Table<A, V> {
             }
             if let Some(old) = found {
                 let Ok(new) = new_entry() else {
-                    // SAFETY: `old` is live (caller's section); removing
-                    // fails, changing nothing, if another writer did first.
-                    if unsafe { A::RHT_REMOVE(ht, &raw mut (*old).node) } == 0 {
-                        // SAFETY: just unlinked, and live.
-                        unsafe { Self::retire(old) };
-                        // INVARIANT: one entry fewer, and its unit back.
-                        self.len.fetch_sub(1, Relaxed);
-                        self.budget.give(1);
-                    }
+                    // SAFETY: `old` was found in the caller's section.
+                    unsafe { self.unlink(old) };
                     return Err(ESTALE);
                 };
                 // SAFETY: `old` is in the table, `new` is ours and complete;
@@ -500,6 +493,33 @@ impl<A: Addr, V: Value> Table<A, V> {
             // The same flow was inserted meanwhile: go round again.
         }
         Err(EAGAIN)
+    }
+
+    /// Removes `entry` from the table, unless another writer did first;
+    /// returns whether this call did.
+    ///
+    /// # Safety
+    ///
+    /// `entry` was found in the table in the caller's RCU read-side
+    /// section, which still lasts.
+    unsafe fn unlink(&self, entry: *mut Entry<A, V>) -> bool {
+        // SAFETY: `entry` is live (caller's section); removing fails,
+        // changing nothing, if another writer removed it first.
+        if unsafe { A::RHT_REMOVE(self.ht.get(), &raw mut (*entry).node) } != 0 {
+            return false;
+        }
+        // SAFETY: just unlinked, and live.
+        unsafe { Self::retire(entry) };
+        // INVARIANT: one entry fewer, and its unit back.
+        self.len.fetch_sub(1, Relaxed);
+        self.budget.give(1);
+        true
+    }
+
+    /// Removes the mapping of `key`'s flow, if any; returns whether it did.
+    pub(crate) fn remove_in(&self, _rcu: &RcuSection<'_>, key: &FlowKey<A>) -> bool {
+        // SAFETY: in the caller's RCU read-side section, as is the unlink.
+        unsafe { self.find(key).is_some_and(|entry| self.unlink(entry)) }
     }
 
     /// The real client of `query` if a mapping is live at `now`; a hit
@@ -616,10 +636,13 @@ pub(crate) struct MappingCopy<A: Addr, V: Value> {
 
 /// A walk over a table that pauses between batches, leaving the RCU
 /// read-side section, and resumes where it stopped: the mapping view reads
-/// a table this way, one `read()` at a time, so no lock or RCU section
-/// lasts across the whole table. A resize in between restarts the walk
-/// (`rhashtable_walk_next` answers `-EAGAIN`): some mappings may then be
-/// seen twice.
+/// a table this way, so no lock or RCU section lasts across the whole
+/// table. A resize in between restarts the walk (`rhashtable_walk_next`
+/// answers `-EAGAIN`): some mappings may then be seen twice.
+///
+/// While entered, the iterator is linked into the table's list of walkers,
+/// where a resize or another walker may write to it at any time: it is
+/// `Opaque`, which also makes the walk `!Unpin`.
 ///
 /// # Invariants
 ///
@@ -627,7 +650,7 @@ pub(crate) struct MappingCopy<A: Addr, V: Value> {
 /// outlives the walk, and does not move; `started` only when `entered`,
 /// and then the walk holds the RCU read lock.
 pub(crate) struct Walk<A: Addr, V: Value> {
-    iter: b::rhashtable_iter,
+    iter: Opaque<b::rhashtable_iter>,
     entered: bool,
     started: bool,
     _family: core::marker::PhantomData<(A, V)>,
@@ -637,9 +660,9 @@ impl<A: Addr, V: Value> Walk<A, V> {
     /// A walk not yet entered on any table.
     pub(crate) fn idle() -> Self {
         Self {
-            // SAFETY: an all-zero `rhashtable_iter` is a valid idle value;
+            // An all-zero `rhashtable_iter` is a valid idle value;
             // `rhashtable_walk_enter` initialises it.
-            iter: unsafe { core::mem::zeroed() },
+            iter: Opaque::zeroed(),
             entered: false,
             started: false,
             _family: core::marker::PhantomData,
@@ -650,13 +673,13 @@ impl<A: Addr, V: Value> Walk<A, V> {
     ///
     /// # Safety
     ///
-    /// `self` does not move until `exit` (or `enter` again) and `table`
-    /// outlives that.
+    /// `self` does not move until `exit` (or `enter` again, or drop) and
+    /// `table` outlives that.
     pub(crate) unsafe fn enter(&mut self, table: &Table<A, V>) {
         self.exit();
         // SAFETY: `table` is initialised and outlives the walk, which does
         // not move (caller); `iter` is not entered (just exited).
-        unsafe { b::rhashtable_walk_enter(table.ht.get(), &raw mut self.iter) };
+        unsafe { b::rhashtable_walk_enter(table.ht.get(), self.iter.get()) };
         // INVARIANT: entered on `table`, not started.
         self.entered = true;
     }
@@ -666,9 +689,17 @@ impl<A: Addr, V: Value> Walk<A, V> {
         if self.entered && !self.started {
             // SAFETY: entered (invariant); a resize since the stop (-EAGAIN)
             // only means mappings may be seen twice.
-            unsafe { b::rhashtable_walk_start_check(&raw mut self.iter) };
+            unsafe { b::rhashtable_walk_start_check(self.iter.get()) };
             self.started = true;
         }
+    }
+
+    /// Proof of the RCU read-side section the walk holds, while started.
+    pub(crate) fn rcu(&self) -> Option<RcuSection<'_>> {
+        // SAFETY: a started walk holds the RCU read lock (invariant) until
+        // `stop`, which needs `&mut self`: not while the section is
+        // borrowed.
+        self.started.then(|| unsafe { RcuSection::assume() })
     }
 
     /// The next mapping of the table, copied; `None` at its end, or when
@@ -679,7 +710,7 @@ impl<A: Addr, V: Value> Walk<A, V> {
         }
         loop {
             // SAFETY: started (invariant).
-            let obj = unsafe { b::rhashtable_walk_next(&raw mut self.iter) };
+            let obj = unsafe { b::rhashtable_walk_next(self.iter.get()) };
             if obj.is_null() {
                 return None;
             }
@@ -701,7 +732,7 @@ impl<A: Addr, V: Value> Walk<A, V> {
     pub(crate) fn stop(&mut self) {
         if self.started {
             // SAFETY: started (invariant).
-            unsafe { b::rhashtable_walk_stop(&raw mut self.iter) };
+            unsafe { b::rhashtable_walk_stop(self.iter.get()) };
             self.started = false;
         }
     }
@@ -711,7 +742,7 @@ impl<A: Addr, V: Value> Walk<A, V> {
         self.stop();
         if self.entered {
             // SAFETY: entered and stopped (invariant).
-            unsafe { b::rhashtable_walk_exit(&raw mut self.iter) };
+            unsafe { b::rhashtable_walk_exit(self.iter.get()) };
             self.entered = false;
         }
     }

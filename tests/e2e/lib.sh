@@ -38,15 +38,18 @@ info() {
 # TAP line per test, its "info:" lines, and "LABEL: N passed, N failed".
 # Returns non-zero if any failed, or none ran.
 run_tests() {
-	local label=$1 t log rc trouble passed=0 failed=0 n=0
+	local label=$1 t log rc trouble start passed=0 failed=0 n=0
 	shift
 	# A module loaded before (a check by hand) would make each load a no-op.
 	grep -q '^uoa ' /proc/modules && rmmod uoa
 	for t in "$@"; do
 		n=$((n + 1))
 		dmesg -C
+		start=$SECONDS
 		log=$( (set -e; "$t") 2>&1)
 		rc=$?
+		log="$log
+info: took $((SECONDS - start)) s"
 		! declare -F after_test >/dev/null || after_test
 		grep -q '^uoa ' /proc/modules && rmmod uoa 2>/dev/null
 		remove_namespaces

@@ -3,7 +3,7 @@
 # from scripts/test.sh; prints a TAP line per test, then
 # "N passed, N failed", and exits non-zero if any failed.
 #
-# usage: tests/e2e/run.sh [NAME-PATTERN]
+# usage: tests/e2e/run.sh [NAME-PART...]
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -277,6 +277,28 @@ test_huawei_destination_options_after_hop_by_hop() {
 # legacy IPv4 one (2048, exactly 18), ByteDance's 2049 and 2050, with the
 # original destination and VNI their formats carry; wrong lengths EINVAL,
 # a miss ENOENT everywhere.
+# A flow whose client changes to one sent in a format without a
+# destination loses the old client's destination; the same client
+# refreshed keeps it.
+test_vendor_extra_follows_the_client() {
+	make_pair uoa-lb uoa-rs
+	load_uoa
+	local q=("$LB_IP" 4250 '*' 5000)
+	in_ns uoa-lb "$LB" -m bd-ipo -c 198.51.100.50:2050 -o 203.0.113.5:53 -s "$LB_IP:4250" -d "$RS_IP:5000"
+	expect_stat "Saved" uoa-rs 6 1
+	expect_eq "ByteDance's UOA" "$(in_ns uoa-rs "$LOOKUP" -L 2049 "${q[@]}")" \
+		"198.51.100.50 2050 dest 203.0.113.5 53 len 40"
+	in_ns uoa-lb "$LB" -m ipo -c 198.51.100.50:2050 -s "$LB_IP:4250" -d "$RS_IP:5000"
+	expect_stat "Got" uoa-rs 4 2
+	expect_eq "the same client, refreshed" "$(in_ns uoa-rs "$LOOKUP" -L 2049 "${q[@]}")" \
+		"198.51.100.50 2050 dest 203.0.113.5 53 len 40"
+	in_ns uoa-lb "$LB" -m opp -c 198.51.100.51:2051 -s "$LB_IP:4250" -d "$RS_IP:5000"
+	expect_stat "Got" uoa-rs 4 3
+	expect_eq "a new client without a destination" "$(in_ns uoa-rs "$LOOKUP" -L 2049 "${q[@]}")" \
+		"198.51.100.51 2051 len 40"
+	expect_eq "IPv4 mappings" "$(extra uoa-rs mappings_ipv4)" 1
+}
+
 test_vendor_lookups() {
 	make_pair uoa-lb uoa-rs
 	load_uoa
@@ -847,10 +869,11 @@ test_proc_files_open_across_rmmod() {
 	# paused in the middle when the module goes.
 	in_ns uoa-lb "$LB" -m opp -c 192.0.2.88:8888 -s "$LB_IP:1" -d "$RS_IP:5000" -I -n 300
 	expect_eq "mappings" "$(extra uoa-rs mappings_ipv4)" 300
-	in_ns uoa-rs sleep 30 &
+	ip netns exec uoa-rs sleep 30 &
 	local holder=$!
+	sleep 0.2
 	exec 5</proc/$holder/net/uoa_mappings
-	dd bs=1000 count=1 <&5 2>/dev/null | grep -q '^source destination' || fail "no view"
+	dd bs=1000 count=1 <&5 2>/dev/null | grep -q ' 192\.0\.2\.88:8888 ' || fail "no mapping in the view"
 	rmmod_retry "with /proc files open"
 	local out
 	out=$(cat <&3 2>&1) && fail "read after rmmod succeeded: $out"
@@ -1028,5 +1051,9 @@ test_uoactl() {
 
 # --- runner ---
 
-pattern=${1:-}
-run_tests e2e $(declare -F | awk '{print $3}' | grep '^test_' | grep -F -- "$pattern")
+# Each argument a part of test names to run (all tests without any).
+patterns=()
+for part in "${@:-}"; do
+	patterns+=(-e "$part")
+done
+run_tests e2e $(declare -F | awk '{print $3}' | grep '^test_' | grep -F "${patterns[@]}")
