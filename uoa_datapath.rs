@@ -212,7 +212,7 @@ impl UoaNet {
             return Verdict::Accept;
         };
         match ip.protocol {
-            IPPROTO_UDP => self.ipv4_option(skb, &ip, call.rcu),
+            IPPROTO_UDP => self.ipv4_option(skb, &ip, &call.rcu),
             IPPROTO_OPP => return self.ipv4_opp(skb, &ip, call),
             _ => {}
         }
@@ -285,7 +285,7 @@ impl UoaNet {
             dport,
         };
         self.record(
-            call.rcu,
+            &call.rcu,
             (&self.v4, &self.extra4),
             key,
             Uoa::plain(real, UoaFormat::Ipv4Option),
@@ -310,7 +310,7 @@ impl UoaNet {
             Ok(Ipv6Transport::Udp {
                 offset,
                 dstopts: Some(at),
-            }) => self.ipv6_dstopts(bytes, &ip, at, offset, call.rcu),
+            }) => self.ipv6_dstopts(bytes, &ip, at, offset, &call.rcu),
             Ok(Ipv6Transport::Udp { dstopts: None, .. }) => self.stats.inc(Stat::UoaNone),
             Ok(Ipv6Transport::Fragment) => self.stats.inc(Stat::Fragment),
             Ok(Ipv6Transport::Opp {
@@ -551,7 +551,7 @@ impl UoaNet {
         } = found;
         match uoa {
             Some(uoa) => {
-                self.record(call.rcu, tables, key, uoa);
+                self.record(&call.rcu, tables, key, uoa);
             }
             None => self.stats.inc(Stat::UoaNone),
         }
@@ -731,10 +731,13 @@ impl PacketHandler for UoaNet {
             }
             return self.ipv4_slow(skb, call);
         }
-        match h[9] {
-            IPPROTO_UDP => self.stats.inc(Stat::UoaNone),
-            IPPROTO_OPP => return self.ipv4_opp_canonical(skb, call),
-            _ => {}
+        // Plain UDP first: the commonest packet takes the first branch.
+        if h[9] == IPPROTO_UDP {
+            self.stats.inc_const::<{ Stat::UoaNone as usize }>();
+            return Verdict::Accept;
+        }
+        if h[9] == IPPROTO_OPP {
+            return self.ipv4_opp_canonical(skb, call);
         }
         Verdict::Accept
     }

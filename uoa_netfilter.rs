@@ -36,7 +36,7 @@ pub(crate) enum Chain {
 #[derive(Clone, Copy)]
 pub(crate) struct HookCall<'a> {
     pub(crate) chain: Chain,
-    pub(crate) rcu: &'a RcuSection<'a>,
+    pub(crate) rcu: RcuSection<'a>,
 }
 
 /// What becomes of a packet after a hook.
@@ -306,7 +306,7 @@ unsafe extern "C" fn hook_trampoline<T: PacketHandler, const PF: u8, const FORWA
         } else {
             Chain::LocalIn
         },
-        rcu: &rcu,
+        rcu,
     };
     let verdict = if PF == b::NFPROTO_IPV4 as u8 {
         handler.ipv4(skb, call)

@@ -15,6 +15,9 @@ use kernel::sync::rcu;
 
 /// An RCU read-side critical section lasting at least `'a`. Neither `Send`
 /// nor `Sync`: a section belongs to the CPU (and task) that entered it.
+/// A copy proves the same section, no longer: it is passed by value, so
+/// that the packet path holds no pointer to it.
+#[derive(Clone, Copy)]
 pub(crate) struct RcuSection<'a>(PhantomData<(&'a (), *mut ())>);
 
 impl<'a> RcuSection<'a> {

@@ -134,6 +134,28 @@ impl Stats {
         }
     }
 
+    /// `inc` of the counter at index `S` (`Stat::X as usize`), for the
+    /// fast path: the counter's offset folds into the instruction.
+    #[inline(always)]
+    pub(crate) fn inc_const<const S: usize>(&self) {
+        const { assert!(S < STAT_COUNT) };
+        #[cfg(all(target_arch = "x86_64", CONFIG_SMP))]
+        // SAFETY: as in `inc`, with `S < STAT_COUNT` (asserted above).
+        unsafe {
+            core::arch::asm!(
+                "inc qword ptr gs:[{0} + {1}]",
+                in(reg) self.counters,
+                const S * core::mem::size_of::<u64>(),
+                options(nostack)
+            )
+        };
+        #[cfg(not(all(target_arch = "x86_64", CONFIG_SMP)))]
+        // SAFETY: as in `inc`, with `S < STAT_COUNT` (asserted above).
+        unsafe {
+            b::uoa_this_cpu_inc(self.counters, S as u32)
+        }
+    }
+
     /// The value of `stat` on `cpu`.
     pub(crate) fn read_cpu(&self, cpu: i32, stat: Stat) -> u64 {
         // SAFETY: `counters` is live (invariant), `cpu` a possible CPU

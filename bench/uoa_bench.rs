@@ -69,7 +69,7 @@ fn chain_cost(
                 let guard = kernel::sync::rcu::read_lock();
                 let call = HookCall {
                     chain,
-                    rcu: &RcuSection::of(&guard),
+                    rcu: RcuSection::of(&guard),
                 };
                 if hook && ipv6 {
                     uoa.ipv6(skb.skb(), call);

@@ -98,7 +98,7 @@ impl TestSkb {
         let guard = kernel::sync::rcu::read_lock();
         let call = HookCall {
             chain,
-            rcu: &RcuSection::of(&guard),
+            rcu: RcuSection::of(&guard),
         };
         let skb = self.skb();
         if skb.network_prefix::<1>()[0] >> 4 == 6 {
