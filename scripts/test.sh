@@ -12,7 +12,10 @@
 #   4. end-to-end: tests/e2e/run.sh in the guest (namespaces, veth, real
 #      packets, lookups, unload);
 #   5. Debian 13: scripts/debian-test.sh (the README's DKMS install with
-#      Debian's compilers, then the end-to-end suite on Debian's own kernel).
+#      Debian's compilers, then the end-to-end suite on Debian's own kernel);
+#   6. the debug kernel: scripts/debug-test.sh (KASAN, lockdep, kmemleak,
+#      failslab...: KUnit, the stress tests, fault injection, leak scan);
+#      UOA_TEST_DEBUG=0 leaves it out, for quick runs by hand.
 # Ends with "N passed, N failed" and exits non-zero if anything failed.
 # Logs are kept in build/test-results/.
 set -uo pipefail
@@ -141,5 +144,15 @@ bash scripts/debian-test.sh >"$results/debian.tap"
 rc=$?
 cat "$results/debian.tap"
 count_line debian "$(grep '^debian: ' "$results/debian.tap")" "$rc"
+
+if [ "${UOA_TEST_DEBUG:-1}" = 1 ]; then
+	step "debug kernel: KUnit, the stress tests, failslab and kmemleak (scripts/debug-test.sh)"
+	bash scripts/debug-test.sh >"$results/debug.log" 2>&1
+	rc=$?
+	grep -vE '^==>' "$results/debug.log" | tail -n 40
+	count_line debug "$(grep '^debug: ' "$results/debug.log" | tail -n 1)" "$rc"
+else
+	step "debug kernel: skipped (UOA_TEST_DEBUG=0)"
+fi
 
 summary
