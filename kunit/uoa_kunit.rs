@@ -414,25 +414,24 @@ mod table {
         unsafe { walk.enter(&t) };
         let mut total = 0;
         loop {
+            // Copies into a fixed array: nothing may sleep (allocate)
+            // while the walk holds the RCU read lock.
+            let mut batch = [None; 7];
+            let mut n = 0;
             walk.start();
-            let batch: KVec<_> = {
-                let mut b = KVec::new();
-                for _ in 0..7 {
-                    match walk.next() {
-                        Some(m) => b.push(m, GFP_KERNEL)?,
-                        None => break,
-                    }
-                }
-                b
-            };
+            while n < batch.len() {
+                let Some(m) = walk.next() else { break };
+                batch[n] = Some(m);
+                n += 1;
+            }
             walk.stop();
-            for m in batch.iter() {
+            for m in batch.iter().flatten() {
                 assert_eq!(m.value, CLIENT);
                 assert_eq!(m.expires, 200 + usize::from(m.key.sport));
                 seen[usize::from(m.key.sport)] += 1;
                 total += 1;
             }
-            if batch.len() < 7 {
+            if n < batch.len() {
                 break;
             }
         }
