@@ -129,8 +129,8 @@ count KUnit \
 	"$(sed -n 's/.*failed: \([0-9]*\).*/\1/p' <<<"$line")" "$rc"
 
 step "end-to-end: tests/e2e/run.sh in the guest"
-bash scripts/qemu-run.sh --quiet --timeout 600 --out "$results/e2e" -- \
-	bash -c 'bash tests/e2e/run.sh > /run/uoa/e2e.tap 2>&1'
+bash scripts/qemu-run.sh --quiet --timeout 1200 --out "$results/e2e" -- \
+	bash -c 'UOA_TEARDOWN_CYCLES=50 bash tests/e2e/run.sh > /run/uoa/e2e.tap 2>&1'
 rc=$?
 if [ -s "$results/e2e/e2e.tap" ]; then
 	cat "$results/e2e/e2e.tap"
