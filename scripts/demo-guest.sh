@@ -44,6 +44,9 @@ in_ns uoa-rs cat /proc/net/uoa_stats
 in_ns uoa-rs cat /proc/net/uoa_stats_percpu
 in_ns uoa-rs cat /proc/net/uoa_stats_extra
 
+say "real server: /proc/net/uoa_mappings (root only), what uoactl mappings shows"
+in_ns uoa-rs cat /proc/net/uoa_mappings
+
 say "rmmod uoa"
 kill %1 %2 2>/dev/null || true
 wait 2>/dev/null || true
