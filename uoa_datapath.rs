@@ -673,8 +673,6 @@ fn ipv4_fragment(h: &[u8]) -> bool {
     u16::from_be_bytes(array_at(h, 6)) & 0x3fff != 0
 }
 
-/// `uoa_debug=1`: logs a stored mapping (rate-limited). Out of line, so the
-/// formatting's stack frame stays off the packet path.
 /// Removes what a flow's earlier UOA carried besides its client (a
 /// ByteDance destination or VNI), when the flow's client changes. Only on
 /// a new or changed mapping, and one load when no such UOA ever came.
@@ -684,6 +682,8 @@ fn forget_extra<A: Addr>(rcu: &RcuSection<'_>, extras: &Table<A, UoaExtra>, key:
     }
 }
 
+/// `uoa_debug=1`: logs a stored mapping (rate-limited). Out of line, so the
+/// formatting's stack frame stays off the packet path.
 #[cold]
 #[inline(never)]
 fn log_mapping<A: Addr>(key: &FlowKey<A>, real: RealAddr) {

@@ -219,10 +219,7 @@ fn next_live<A: Addr>(
         *batch += 1;
         if *batch >= BATCH {
             *batch = 0;
-            walk.stop();
-            // SAFETY: process context, no spinlock or RCU section held.
-            unsafe { b::uoa_cond_resched() };
-            walk.start();
+            walk.reschedule();
         }
         let m = walk.next()?;
         if !expired(m.expires, now) {

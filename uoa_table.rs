@@ -576,51 +576,27 @@ impl<A: Addr, V: Value> Table<A, V> {
     pub(crate) fn sweep(&self, now: Jiffies) -> usize {
         /// Entries looked at between two reschedule points.
         const BATCH: usize = 1024;
-        let ht = self.ht.get();
-        let mut iter = core::mem::MaybeUninit::<b::rhashtable_iter>::zeroed();
-        let iter = iter.as_mut_ptr();
-        let mut removed = 0;
-        // SAFETY: `ht` is initialised; `iter` is ours, entered once and
-        // exited below.
-        unsafe { b::rhashtable_walk_enter(ht, iter) };
-        'walk: loop {
-            // SAFETY: `iter` was entered; the walk holds the RCU read lock
-            // until `rhashtable_walk_stop`. A resize (-EAGAIN) only means an
-            // entry may be seen twice.
-            unsafe { b::rhashtable_walk_start_check(iter) };
-            for _ in 0..BATCH {
-                // SAFETY: between start and stop.
-                let obj = unsafe { b::rhashtable_walk_next(iter) };
-                if obj.is_null() {
-                    // SAFETY: started above.
-                    unsafe { b::rhashtable_walk_stop(iter) };
-                    break 'walk;
-                }
-                if is_err(obj) {
-                    continue;
-                }
-                let entry = obj.cast::<Entry<A, V>>();
-                // SAFETY: objects of the table are live `Entry<A>` while the
-                // walk holds the RCU read lock.
-                if expired(unsafe { (*entry).expires.load(Relaxed) }, now)
-                    // SAFETY: `entry` is in the table (or was just removed by
-                    // another writer, which this call then reports).
-                    && unsafe { A::RHT_REMOVE(ht, &raw mut (*entry).node) } == 0
-                {
-                    // SAFETY: just unlinked, and live.
-                    unsafe { Self::retire(entry) };
-                    removed += 1;
-                }
+        let mut walk = Walk::<A, V>::idle();
+        // SAFETY: `walk` stays in this frame, where it is not moved, and
+        // leaves the table when dropped at its end, while `self` lives.
+        unsafe { walk.enter(self) };
+        walk.start();
+        let (mut seen, mut removed) = (0, 0);
+        while let Some(entry) = walk.next_entry() {
+            // SAFETY: the walk's entries are live while it holds the RCU
+            // read lock.
+            if expired(unsafe { (*entry).expires.load(Relaxed) }, now)
+                // SAFETY: found by the walk, inside its RCU section; fails
+                // if another writer removed it first.
+                && unsafe { self.unlink(entry) }
+            {
+                removed += 1;
             }
-            // SAFETY: started above.
-            unsafe { b::rhashtable_walk_stop(iter) };
-            // SAFETY: process context, no lock held.
-            unsafe { b::uoa_cond_resched() };
+            seen += 1;
+            if seen % BATCH == 0 {
+                walk.reschedule();
+            }
         }
-        // SAFETY: entered above, stopped.
-        unsafe { b::rhashtable_walk_exit(iter) };
-        self.len.fetch_sub(removed, Relaxed);
-        self.budget.give(removed);
         removed
     }
 }
@@ -702,9 +678,9 @@ impl<A: Addr, V: Value> Walk<A, V> {
         self.started.then(|| unsafe { RcuSection::assume() })
     }
 
-    /// The next mapping of the table, copied; `None` at its end, or when
-    /// the walk is not started.
-    pub(crate) fn next(&mut self) -> Option<MappingCopy<A, V>> {
+    /// The next entry of the table, live until the walk stops; `None` at
+    /// its end, or when the walk is not started.
+    fn next_entry(&mut self) -> Option<*mut Entry<A, V>> {
         if !self.started {
             return None;
         }
@@ -714,17 +690,34 @@ impl<A: Addr, V: Value> Walk<A, V> {
             if obj.is_null() {
                 return None;
             }
-            if is_err(obj) {
-                continue;
+            if !is_err(obj) {
+                return Some(obj.cast());
             }
-            // SAFETY: the table's objects are live `Entry<A, V>` while the
-            // walk holds the RCU read lock.
-            let entry = unsafe { &*obj.cast::<Entry<A, V>>() };
-            return Some(MappingCopy {
-                key: entry.key,
-                value: entry.value,
-                expires: entry.expires.load(Relaxed),
-            });
+        }
+    }
+
+    /// The next mapping of the table, copied; `None` at its end, or when
+    /// the walk is not started.
+    pub(crate) fn next(&mut self) -> Option<MappingCopy<A, V>> {
+        let entry = self.next_entry()?;
+        // SAFETY: the table's objects are live `Entry<A, V>` while the walk
+        // holds the RCU read lock.
+        let entry = unsafe { &*entry };
+        Some(MappingCopy {
+            key: entry.key,
+            value: entry.value,
+            expires: entry.expires.load(Relaxed),
+        })
+    }
+
+    /// Leaves the RCU section, lets other tasks run, and resumes where the
+    /// walk was. Process context, no spinlock held.
+    pub(crate) fn reschedule(&mut self) {
+        if self.started {
+            self.stop();
+            // SAFETY: process context (caller), the RCU section just left.
+            unsafe { b::uoa_cond_resched() };
+            self.start();
         }
     }
 
