@@ -161,6 +161,17 @@ mod tests {
         assert_eq!(&map[38..], &[0; 20]);
     }
 
+    /// A dual-stack socket's query for an IPv4 peer, `::ffff:10.0.0.1`.
+    fn mapped_query() -> Query {
+        Query {
+            af: AF_INET6,
+            saddr: address_bytes("::ffff:10.0.0.1".parse().unwrap()),
+            daddr: [0; 16],
+            sport: 4000,
+            dport: 53,
+        }
+    }
+
     #[test]
     fn query_round_trips() {
         let v6 = Query {
@@ -170,27 +181,14 @@ mod tests {
             sport: 1,
             dport: 65535,
         };
-        let mapped = Query {
-            af: AF_INET6,
-            saddr: address_bytes("::ffff:10.0.0.1".parse().unwrap()),
-            daddr: [0; 16],
-            sport: 4000,
-            dport: 53,
-        };
-        for query in [v4_query(), v6, mapped] {
+        for query in [v4_query(), v6, mapped_query()] {
             assert_eq!(decode_query(&encode_query(&query)), query);
         }
     }
 
     #[test]
     fn mapped_peer_keeps_its_bytes() {
-        let query = Query {
-            af: AF_INET6,
-            saddr: address_bytes("::ffff:10.0.0.1".parse().unwrap()),
-            daddr: [0; 16],
-            sport: 4000,
-            dport: 53,
-        };
+        let query = mapped_query();
         let map = encode_query(&query);
         assert_eq!(
             &map[2..18],
